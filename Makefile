@@ -1,0 +1,67 @@
+# Every command a person needs. `make run` and `make test` do their own setup.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+PYTHON ?= python3
+export PATH := $(BIN):$(PATH)
+export CRM_VAR_DIR ?= $(CURDIR)/var
+
+SERVICES := contacts
+
+.PHONY: help install broker migrate seed run test test-unit test-integration test-e2e lint format typecheck dlq bench clean
+
+help:
+	@echo "make run        start the whole system (gateway on http://127.0.0.1:8080)"
+	@echo "make test       run every test (unit, integration, e2e)"
+	@echo "make lint       ruff check + format check;  make format  to fix"
+	@echo "make typecheck  mypy over shared/"
+	@echo "make migrate    apply every service's migrations;  make seed  create the admin user"
+	@echo "make dlq ARGS='list contacts.events'   list / show / replay dead letters"
+	@echo "make bench      benchmarks with figures and ratios"
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+broker:
+	@scripts/ensure-rabbitmq.sh
+
+migrate: install
+	@for svc in $(SERVICES); do $(BIN)/python -m services.$$svc migrate || exit 1; done
+	@$(BIN)/python -m gateway migrate
+
+seed: install
+	@$(BIN)/python -m gateway seed-admin
+
+run: install broker migrate seed
+	@scripts/run.sh
+
+test: install broker lint
+	@$(BIN)/pytest
+
+test-unit: install
+	@$(BIN)/pytest -m "not integration and not e2e"
+
+test-e2e: install broker
+	@$(BIN)/pytest tests/e2e
+
+lint: install
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+format: install
+	@$(BIN)/ruff check --fix .
+	@$(BIN)/ruff format .
+
+typecheck: install
+	@$(BIN)/mypy
+
+dlq: install
+	@$(BIN)/python -m shared.dlq $(ARGS)
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache .mypy_cache

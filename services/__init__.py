@@ -1,0 +1,1 @@
+"""The CRM services, each deployable on its own."""

@@ -1,0 +1,1 @@
+"""Contacts service: companies, contacts, interactions (tags and attachments to come)."""

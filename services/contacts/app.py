@@ -1,0 +1,37 @@
+"""The contacts service's application factory."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from services.contacts.api import companies, contacts, interactions
+from services.contacts.models import IdempotencyKey
+from shared.config import Settings
+from shared.db import Database
+from shared.idempotency import register_idempotency
+from shared.users import HttpUserDirectory, UserDirectory
+from shared.web import create_base_app
+
+SERVICE = "contacts"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    users: UserDirectory | None = None,
+) -> Flask:
+    settings = settings or Settings.from_env(SERVICE)
+    database = database or Database(settings.database_url)
+    app = create_base_app(
+        __name__,
+        settings,
+        database,
+        title="CRM contacts service",
+        blueprints=(companies.blp, contacts.blp, interactions.blp),
+    )
+    register_idempotency(app, IdempotencyKey)
+    app.extensions["users"] = users or HttpUserDirectory(
+        settings.users_url, SERVICE, settings.jwt_secret, settings.http_timeout
+    )
+    return app

@@ -1,0 +1,100 @@
+"""Contacts: a person, optionally at a company."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from services.contacts.domain.common import (
+    apply_changes,
+    check_version,
+    filtered,
+    get_or_404,
+    resolve_owner,
+)
+from services.contacts.events import record_event
+from services.contacts.models import Company, Contact
+from shared.auth import Identity, ensure_can_change
+from shared.errors import ValidationFailed
+from shared.pagination import Page, paginate
+from shared.users import UserDirectory
+
+SORTABLE = ("created_at", "updated_at", "last_name")
+
+
+def _check_company(session: Session, company_id: str | None) -> None:
+    if company_id is not None and session.get(Company, company_id) is None:
+        raise ValidationFailed({"company_id": [f"No company with id '{company_id}'."]})
+
+
+def create_contact(
+    *, session: Session, actor: Identity, data: dict[str, Any], users: UserDirectory
+) -> Contact:
+    """Create a contact owned by the caller; `company_id` must name an existing company."""
+    _check_company(session, data.get("company_id"))
+    owner_id = resolve_owner(actor, data.pop("owner_id", None), users)
+    contact = Contact(**data, owner_id=owner_id)
+    session.add(contact)
+    session.flush()
+    record_event(session, "contact.created", contact)
+    return contact
+
+
+def get_contact(*, session: Session, contact_id: str) -> Contact:
+    """One contact, or NotFound."""
+    return get_or_404(session, Contact, contact_id, "contact")
+
+
+def list_contacts(*, session: Session, args: dict[str, Any]) -> Page:
+    """A page of contacts, filtered and searched by name and email."""
+    if args.get("email"):
+        args = {**args, "email": args["email"].strip().lower()}
+    stmt = filtered(
+        Contact, args, ("company_id", "owner_id", "email"), ("first_name", "last_name", "email")
+    )
+    return paginate(
+        session,
+        stmt,
+        model=Contact,
+        sort=args["sort"],
+        sortable=SORTABLE,
+        limit=args["limit"],
+        cursor=args["cursor"],
+    )
+
+
+def update_contact(
+    *,
+    session: Session,
+    actor: Identity,
+    contact_id: str,
+    changes: dict[str, Any],
+    users: UserDirectory,
+    expected_version: int | None = None,
+) -> Contact:
+    """Change a contact the caller may change; emits contact.updated when anything changed."""
+    contact = get_contact(session=session, contact_id=contact_id)
+    ensure_can_change(actor, contact.owner_id)
+    check_version(contact, expected_version)
+    if "company_id" in changes:
+        _check_company(session, changes["company_id"])
+    if "owner_id" in changes and changes["owner_id"] != contact.owner_id:
+        changes["owner_id"] = resolve_owner(actor, changes["owner_id"], users)
+    changed = apply_changes(contact, changes)
+    if changed:
+        session.flush()
+        record_event(session, "contact.updated", contact, changed=changed)
+    return contact
+
+
+def delete_contact(
+    *, session: Session, actor: Identity, contact_id: str, expected_version: int | None = None
+) -> None:
+    """Delete a contact and the interactions logged with them."""
+    contact = get_contact(session=session, contact_id=contact_id)
+    ensure_can_change(actor, contact.owner_id)
+    check_version(contact, expected_version)
+    record_event(session, "contact.deleted", contact)
+    session.delete(contact)
+    session.flush()

@@ -1,0 +1,96 @@
+"""Interactions: calls, emails, meetings and notes, logged by the caller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from services.contacts.domain.common import apply_changes, check_version, filtered, get_or_404
+from services.contacts.events import record_event
+from services.contacts.models import Company, Contact, Interaction
+from shared.auth import Identity, ensure_can_change
+from shared.db import utcnow
+from shared.errors import ValidationFailed
+from shared.pagination import Page, paginate
+
+SORTABLE = ("created_at", "occurred_at")
+
+
+def _check_parties(session: Session, contact_id: str | None, company_id: str | None) -> str | None:
+    """Validate the references; return the company implied by the contact when none is named."""
+    errors: dict[str, list[str]] = {}
+    contact = session.get(Contact, contact_id) if contact_id else None
+    if contact_id and contact is None:
+        errors["contact_id"] = [f"No contact with id '{contact_id}'."]
+    if company_id and session.get(Company, company_id) is None:
+        errors["company_id"] = [f"No company with id '{company_id}'."]
+    if not contact_id and not company_id:
+        errors["contact_id"] = ["Name the contact or the company the interaction was with."]
+    if errors:
+        raise ValidationFailed(errors)
+    return company_id or (contact.company_id if contact else None)
+
+
+def log_interaction(*, session: Session, actor: Identity, data: dict[str, Any]) -> Interaction:
+    """Log an interaction as the caller; emits interaction.logged."""
+    data["company_id"] = _check_parties(session, data.get("contact_id"), data.get("company_id"))
+    data.setdefault("occurred_at", utcnow())
+    interaction = Interaction(**data, user_id=actor.user_id)
+    session.add(interaction)
+    session.flush()
+    record_event(session, "interaction.logged", interaction)
+    return interaction
+
+
+def get_interaction(*, session: Session, interaction_id: str) -> Interaction:
+    """One interaction, or NotFound."""
+    return get_or_404(session, Interaction, interaction_id, "interaction")
+
+
+def list_interactions(*, session: Session, args: dict[str, Any]) -> Page:
+    """A page of interactions, filtered by contact, company, user or type."""
+    stmt = filtered(
+        Interaction, args, ("contact_id", "company_id", "user_id", "type"), ("subject",)
+    )
+    return paginate(
+        session,
+        stmt,
+        model=Interaction,
+        sort=args["sort"],
+        sortable=SORTABLE,
+        limit=args["limit"],
+        cursor=args["cursor"],
+    )
+
+
+def update_interaction(
+    *,
+    session: Session,
+    actor: Identity,
+    interaction_id: str,
+    changes: dict[str, Any],
+    expected_version: int | None = None,
+) -> Interaction:
+    """Correct an interaction; only its author or a manager may."""
+    interaction = get_interaction(session=session, interaction_id=interaction_id)
+    ensure_can_change(actor, interaction.user_id)
+    check_version(interaction, expected_version)
+    if "contact_id" in changes or "company_id" in changes:
+        contact_id = changes.get("contact_id", interaction.contact_id)
+        company_id = changes.get("company_id", interaction.company_id)
+        changes["company_id"] = _check_parties(session, contact_id, company_id)
+    apply_changes(interaction, changes)
+    session.flush()
+    return interaction
+
+
+def delete_interaction(
+    *, session: Session, actor: Identity, interaction_id: str, expected_version: int | None = None
+) -> None:
+    """Delete an interaction; only its author or a manager may."""
+    interaction = get_interaction(session=session, interaction_id=interaction_id)
+    ensure_can_change(actor, interaction.user_id)
+    check_version(interaction, expected_version)
+    session.delete(interaction)
+    session.flush()

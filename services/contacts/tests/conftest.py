@@ -1,0 +1,28 @@
+from pathlib import Path
+
+import pytest
+
+from services.contacts.app import create_app
+from shared.config import Settings
+from shared.testing.fixtures import migrated
+from shared.users import FakeUserDirectory
+
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+
+
+@pytest.fixture
+def contacts_db(database_url):
+    database = migrated(database_url, MIGRATIONS)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def users():
+    return FakeUserDirectory()
+
+
+@pytest.fixture
+def client(contacts_db, users):
+    settings = Settings(service="contacts", env="test", database_url=contacts_db.url)
+    return create_app(settings, database=contacts_db, users=users).test_client()

@@ -1,0 +1,1 @@
+"""The project's shared plumbing: config, logging, errors, auth, pagination, db, events."""

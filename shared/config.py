@@ -1,0 +1,78 @@
+"""Settings from environment variables only (twelve-factor)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+DEFAULT_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"
+DEFAULT_ADMIN_PASSWORD = "admin12345"
+DEVELOPMENT_ENVS = {"development", "test"}
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a safe configuration."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a process needs to know about its world, read once at start-up."""
+
+    service: str
+    env: str = "development"
+    database_url: str = ""
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    jwt_secret: str = DEFAULT_JWT_SECRET
+    jwt_ttl_seconds: int = 3600
+    users_url: str = "http://127.0.0.1:8080"
+    http_timeout: float = 5.0
+    log_level: str = "INFO"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env not in DEVELOPMENT_ENVS
+
+    @classmethod
+    def from_env(cls, service: str, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        var_dir = env.get("CRM_VAR_DIR", "var")
+        settings = cls(
+            service=service,
+            env=env.get("CRM_ENV", "development"),
+            database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir}/{service}.db",
+            amqp_url=env.get("AMQP_URL", cls.amqp_url),
+            jwt_secret=env.get("JWT_SECRET", DEFAULT_JWT_SECRET),
+            jwt_ttl_seconds=int(env.get("JWT_TTL_SECONDS", "3600")),
+            users_url=env.get("USERS_URL", cls.users_url),
+            http_timeout=float(env.get("HTTP_TIMEOUT", "5")),
+            log_level=env.get("LOG_LEVEL", "INFO"),
+            extra={k: v for k, v in env.items() if k.startswith("CRM_")},
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse to run production with the development defaults."""
+        if not self.is_production:
+            return
+        problems = []
+        if self.jwt_secret == DEFAULT_JWT_SECRET or len(self.jwt_secret) < 32:
+            problems.append("JWT_SECRET must be set to a random value of 32+ characters")
+        if "guest:guest@" in self.amqp_url:
+            problems.append("AMQP_URL must not use the guest account")
+        if self.database_url.startswith("sqlite"):
+            problems.append("DATABASE_URL must name a PostgreSQL database")
+        if self.extra.get("CRM_ADMIN_PASSWORD") == DEFAULT_ADMIN_PASSWORD:
+            problems.append("CRM_ADMIN_PASSWORD must not be the development default")
+        if problems:
+            raise ConfigError("refusing to start in production: " + "; ".join(problems))
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        return _bool(os.environ.get(name), default)

@@ -1,0 +1,196 @@
+"""The consumer runner: one durable quorum queue per consuming service, inbox-deduplicated."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pika
+from pika.exceptions import AMQPError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from shared.db import Database
+from shared.events import Event, InvalidEvent, parse
+from shared.logs import causation_id_var, correlation_id_var, get_logger
+from shared.topology import RETRY_DELAYS_MS, declare_consumer_queue, dlq_name, retry_name
+
+log = get_logger(__name__)
+
+Handler = Callable[[Session, Event], None]
+ACK, RETRY, DEAD, DUPLICATE, IGNORED = "ack", "retry", "dead", "duplicate", "ignored"
+
+
+class PermanentError(Exception):
+    """The message can never be handled (bad payload, broken invariant): dead-letter it now."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str
+    error: str | None = None
+
+
+class Consumer:
+    """Turns deliveries into handler calls, each inside one transaction with its inbox row."""
+
+    def __init__(
+        self,
+        *,
+        queue: str,
+        bindings: list[str],
+        handlers: dict[str, Handler],
+        database: Database,
+        inbox_model: type,
+        amqp_url: str = "",
+        stop: threading.Event | None = None,
+        ignore_unknown: bool = False,
+        retry_delays_ms: tuple[int, ...] = RETRY_DELAYS_MS,
+        prefetch: int = 10,
+    ) -> None:
+        self.queue = queue
+        self.bindings = bindings
+        self.handlers = handlers
+        self.database = database
+        self.inbox_model = inbox_model
+        self.amqp_url = amqp_url
+        self.stop = stop or threading.Event()
+        self.ignore_unknown = ignore_unknown
+        self.retry_delays_ms = retry_delays_ms
+        self.prefetch = prefetch
+        self.connected = False
+
+    # -- the part without a broker: unit-testable -------------------------------------------
+    def handle(self, body: bytes) -> Outcome:
+        """Run the handler for one message body and say what to do with the message."""
+        try:
+            event = parse(body)
+        except InvalidEvent as exc:
+            return Outcome(DEAD, str(exc))
+        handler = self.handlers.get(event.type)
+        if handler is None:
+            if self.ignore_unknown:
+                return Outcome(IGNORED)
+            return Outcome(DEAD, f"no handler for event type '{event.type}'")
+        correlation = correlation_id_var.set(event.correlation_id or event.id)
+        causation = causation_id_var.set(event.id)
+        try:
+            return self._run(handler, event)
+        finally:
+            correlation_id_var.reset(correlation)
+            causation_id_var.reset(causation)
+
+    def _run(self, handler: Handler, event: Event) -> Outcome:
+        key = {"consumer": self.queue, "event_id": event.id}
+        try:
+            with self.database.transaction() as session:
+                if session.get(self.inbox_model, key) is not None:
+                    return Outcome(DUPLICATE)
+                session.add(self.inbox_model(**key, event_type=event.type))
+                session.flush()
+                handler(session, event)
+        except (PermanentError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
+            return Outcome(DEAD, f"{type(exc).__name__}: {exc}")
+        except (IntegrityError, OperationalError) as exc:
+            if self._already_handled(key):
+                return Outcome(DUPLICATE)  # a concurrent delivery of the same event won
+            return Outcome(RETRY, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:
+            log.warning("handler_failed", event_id=event.id, event_type=event.type, error=repr(exc))
+            return Outcome(RETRY, f"{type(exc).__name__}: {exc}")
+        return Outcome(ACK)
+
+    def _already_handled(self, key: dict) -> bool:
+        try:
+            with self.database.sessions() as session:
+                return session.get(self.inbox_model, key) is not None
+        except Exception:
+            return False
+
+    # -- the broker part ---------------------------------------------------------------------
+    def run(self) -> None:
+        backoff = 0.5
+        while not self.stop.is_set():
+            connection = None
+            try:
+                params = pika.URLParameters(self.amqp_url)
+                params.heartbeat = params.heartbeat or 30
+                params.connection_attempts = 1
+                connection = pika.BlockingConnection(params)
+                channel = connection.channel()
+                channel.confirm_delivery()
+                declare_consumer_queue(channel, self.queue, self.bindings, self.retry_delays_ms)
+                channel.basic_qos(prefetch_count=self.prefetch)
+                self.connected, backoff = True, 0.5
+                log.info("consumer_started", queue=self.queue, bindings=self.bindings)
+                self._consume(channel)
+            except (AMQPError, OSError) as exc:
+                log.warning("consumer_broker_unavailable", queue=self.queue, error=repr(exc))
+            finally:
+                self.connected = False
+                if connection is not None and connection.is_open:
+                    with contextlib.suppress(AMQPError):
+                        connection.close()
+            if not self.stop.is_set():
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, 30)
+        log.info("consumer_stopped", queue=self.queue)
+
+    def _consume(self, channel) -> None:
+        for method, properties, body in channel.consume(self.queue, inactivity_timeout=1):
+            if method is not None:
+                self.deliver(channel, method, properties, body)
+            if self.stop.is_set():
+                break
+        channel.cancel()  # returns prefetched, unhandled messages to the queue
+
+    def deliver(self, channel, method, properties, body: bytes) -> Outcome:
+        outcome = self.handle(body)
+        headers = dict(properties.headers or {})
+        if outcome.kind == RETRY:
+            attempt = int(headers.get("x-retry-count", 0)) + 1
+            if attempt <= len(self.retry_delays_ms):
+                headers.update({"x-retry-count": attempt, "x-last-error": outcome.error[:1000]})
+                self._forward(channel, retry_name(self.queue, attempt), properties, body, headers)
+            else:
+                outcome = Outcome(DEAD, f"gave up after {attempt - 1} retries: {outcome.error}")
+        if outcome.kind == DEAD:
+            headers.update(
+                {
+                    "x-error": (outcome.error or "")[:1000],
+                    "x-failed-at": datetime.now(UTC).isoformat(),
+                    "x-original-routing-key": headers.get(
+                        "x-original-routing-key", method.routing_key
+                    ),
+                    "x-original-queue": self.queue,
+                }
+            )
+            log.error(
+                "event_dead_lettered",
+                queue=self.queue,
+                error=outcome.error,
+                message_id=properties.message_id,
+            )
+            self._forward(channel, dlq_name(self.queue), properties, body, headers)
+        channel.basic_ack(method.delivery_tag)  # only after the commit or the confirmed forward
+        return outcome
+
+    @staticmethod
+    def _forward(channel, queue: str, properties, body: bytes, headers: dict) -> None:
+        channel.basic_publish(
+            exchange="",
+            routing_key=queue,
+            body=body,
+            properties=pika.BasicProperties(
+                content_type=properties.content_type,
+                delivery_mode=pika.DeliveryMode.Persistent,
+                message_id=properties.message_id,
+                correlation_id=properties.correlation_id,
+                type=properties.type,
+                headers=headers,
+            ),
+            mandatory=True,
+        )

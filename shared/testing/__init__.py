@@ -1,0 +1,1 @@
+"""Test helpers and fixtures shared by every service's tests."""

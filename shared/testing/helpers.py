@@ -1,0 +1,79 @@
+"""Small helpers for tests: polling, tokens, unique names, a queue that listens to crm.events."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+import pika
+
+from shared.auth import Identity, issue_token
+from shared.config import DEFAULT_JWT_SECRET
+from shared.events import EXCHANGE
+from shared.topology import declare_exchange
+
+T = TypeVar("T")
+
+
+def eventually(check: Callable[[], T], timeout: float = 15.0, interval: float = 0.1) -> T:
+    """Call `check` until it returns something truthy without raising; fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last_error: BaseException | None = None
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+        except AssertionError as exc:
+            last_error = exc
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s") from last_error
+        time.sleep(interval)
+
+
+def unique(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def token_for(
+    role: str, user_id: str | None = None, secret: str = DEFAULT_JWT_SECRET, ttl: int = 600
+) -> str:
+    return issue_token(
+        Identity(user_id or unique(role), role, f"{role}@example.test", role), secret, ttl
+    )
+
+
+def auth(role: str, user_id: str | None = None, secret: str = DEFAULT_JWT_SECRET) -> dict:
+    return {"Authorization": f"Bearer {token_for(role, user_id, secret)}"}
+
+
+class EventTap:
+    """An exclusive queue bound to crm.events: what a downstream module would receive."""
+
+    def __init__(self, amqp_url: str, keys: tuple[str, ...] = ("#",)) -> None:
+        self.connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+        self.channel = self.connection.channel()
+        declare_exchange(self.channel)
+        self.queue = self.channel.queue_declare("", exclusive=True).method.queue
+        for key in keys:
+            self.channel.queue_bind(self.queue, EXCHANGE, routing_key=key)
+        self.received: list[dict] = []
+
+    def drain(self) -> list[dict]:
+        while True:
+            method, properties, body = self.channel.basic_get(self.queue, auto_ack=True)
+            if method is None:
+                return self.received
+            self.received.append(
+                {"routing_key": method.routing_key, "properties": properties, **json.loads(body)}
+            )
+
+    def of_subject(self, subject: str) -> list[dict]:
+        return [e for e in self.drain() if e.get("subject") == subject]
+
+    def close(self) -> None:
+        if self.connection.is_open:
+            self.connection.close()

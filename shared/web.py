@@ -1,0 +1,215 @@
+"""What every Flask process shares: request ids, auth, a session per request, health."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable
+
+import structlog
+from flask import Flask, Response, current_app, g, jsonify, request
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from shared.api import Api
+from shared.auth import Identity, bearer_token, verify_token
+from shared.config import Settings
+from shared.db import Database
+from shared.errors import PreconditionFailed, problem, register_error_handlers
+from shared.health import run_checks
+from shared.ids import new_id
+from shared.jsonio import ExactJSONProvider
+from shared.logs import configure_logging, get_logger, request_id_var
+
+API_PREFIX = "/api/v1"
+PUBLIC_PATHS = {f"{API_PREFIX}/openapi.json"}
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+log = get_logger("http")
+
+
+def create_base_app(
+    name: str,
+    settings: Settings,
+    database: Database | None = None,
+    *,
+    title: str,
+    blueprints: Iterable = (),
+    authenticate: bool = True,
+) -> Flask:
+    """The factory every service's `create_app` calls: a short list of register_* steps."""
+    configure_logging(settings.service, settings.log_level)
+    app = Flask(name)
+    app.json = ExactJSONProvider(app)
+    app.config.update(
+        API_TITLE=title,
+        API_VERSION="1.0.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=API_PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+        MAX_CONTENT_LENGTH=int(settings.extra.get("CRM_MAX_BODY_BYTES", 1_000_000)),
+    )
+    app.extensions["settings"] = settings
+    app.extensions["database"] = database
+    register_request_ids(app)
+    if authenticate:
+        register_authentication(app, settings.jwt_secret)
+    if database is not None:
+        register_session(app, database)
+    api = Api(
+        app,
+        spec_kwargs={
+            "components": {
+                "securitySchemes": {
+                    "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                }
+            },
+            "security": [{"bearer": []}],
+        },
+    )
+    register_error_handlers(app)
+    app.register_error_handler(
+        StaleDataError,
+        lambda _e: problem(
+            412,
+            "The record was changed by someone else; reload it and try again.",
+            "precondition-failed",
+        ),
+    )
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
+    checks = {"database": lambda: database.ping() is None} if database is not None else {}
+    register_health(app, checks)
+    app.extensions["api"] = api
+    return app
+
+
+def register_request_ids(app: Flask) -> None:
+    @app.before_request
+    def take_request_id():
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else new_id()
+        g.started = time.perf_counter()
+        request_id_var.set(g.request_id)
+        structlog.contextvars.bind_contextvars(request_id=g.request_id)
+
+    @app.after_request
+    def echo_request_id(response: Response):
+        response.headers["X-Request-ID"] = g.get("request_id") or new_id()
+        if request.path not in {"/healthz", "/readyz"}:
+            log.info(
+                "request",
+                method=request.method,
+                path=request.path,
+                status=response.status_code,
+                ms=round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
+            )
+        return response
+
+    @app.teardown_request
+    def forget_request_id(_exc):
+        structlog.contextvars.unbind_contextvars("request_id")
+        request_id_var.set(None)
+
+
+def register_authentication(app: Flask, secret: str) -> None:
+    """Every /api/v1 path needs a valid token, gateway or not."""
+
+    @app.before_request
+    def authenticate():
+        if not request.path.startswith(API_PREFIX) or request.path in PUBLIC_PATHS:
+            return None
+        if request.endpoint in current_app.config.get("PUBLIC_ENDPOINTS", ()):
+            return None
+        g.identity = verify_token(bearer_token(request.headers.get("Authorization")), secret)
+        return None
+
+
+def current_identity() -> Identity:
+    return g.identity
+
+
+def register_session(app: Flask, database: Database) -> None:
+    """One session per request: committed after a successful response, else rolled back."""
+
+    @app.after_request
+    def finish(response: Response):
+        session: Session | None = g.pop("session", None)
+        if session is None:
+            return response
+        try:
+            if response.status_code < 400:
+                for hook in g.pop("before_commit", []):
+                    hook(session, response)
+                session.commit()
+            else:
+                session.rollback()
+        except Exception as exc:
+            session.rollback()
+            replacement = g.pop("on_commit_error", None)
+            return replacement(exc) if replacement else _commit_failure(exc)
+        finally:
+            session.close()
+        return response
+
+    @app.teardown_request
+    def close(_exc):
+        session = g.pop("session", None)
+        if session is not None:
+            session.rollback()
+            session.close()
+
+
+def _commit_failure(exc: Exception) -> Response:
+    if isinstance(exc, StaleDataError):
+        return problem(
+            412,
+            "The record was changed by someone else; reload it and try again.",
+            "precondition-failed",
+        )
+    log.exception("commit_failed")
+    return problem(503, "The change could not be saved; try again.", "storage-unavailable")
+
+
+def current_session() -> Session:
+    if "session" not in g:
+        g.session = current_app.extensions["database"].sessions()
+    return g.session
+
+
+def before_commit(hook: Callable[[Session, Response], None]) -> None:
+    g.setdefault("before_commit", []).append(hook)
+
+
+def etag_of(record) -> str:
+    return f'"{record.version}"'
+
+
+def if_match_version() -> int | None:
+    """The version an If-Match header expects, or None when the caller did not ask."""
+    header = request.headers.get("If-Match")
+    if not header or header.strip() == "*":
+        return None
+    value = header.split(",")[0].strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise PreconditionFailed("If-Match does not match the current version of the record.")
+    return int(value)
+
+
+def register_health(app: Flask, checks: dict[str, Callable[[], bool]]) -> None:
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok")
+
+    @app.get("/readyz")
+    def readyz():
+        ok, results = run_checks(checks)
+        return jsonify(status="ok" if ok else "unavailable", checks=results), 200 if ok else 503
+
+
+def user_directory():
+    return current_app.extensions["users"]
+
+
+def created(record, path: str) -> tuple:
+    """A 201 body with the headers a client needs to find and edit what it made."""
+    return record, {"ETag": etag_of(record), "Location": f"{API_PREFIX}/{path}/{record.id}"}

@@ -1,0 +1,79 @@
+"""A service's event worker: the outbox relay and its consumers, each on its own thread."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+from shared.config import Settings
+from shared.consumer import Consumer
+from shared.db import Database
+from shared.health import serve_health
+from shared.leader import leader_lock
+from shared.logs import get_logger
+from shared.relay import PikaPublisher, Relay
+
+log = get_logger(__name__)
+
+
+def run_worker(
+    *,
+    settings: Settings,
+    database: Database,
+    outbox_model: type,
+    consumers: list[Consumer] | None = None,
+) -> int:
+    """Run until SIGTERM/SIGINT; each thread opens its own AMQP connection."""
+    stop = threading.Event()
+    consumers = consumers or []
+    for consumer in consumers:
+        consumer.stop = stop
+        consumer.amqp_url = consumer.amqp_url or settings.amqp_url
+
+    def on_signal(signum, _frame):
+        log.info("worker_stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    lock = leader_lock(database, f"{settings.service}-relay")
+    relay = Relay(
+        database=database,
+        model=outbox_model,
+        lock=lock,
+        stop=stop,
+        connect=lambda: PikaPublisher(settings.amqp_url),
+    )
+    threads = [threading.Thread(target=relay.run, name="relay")]
+    threads += [threading.Thread(target=c.run, name=f"consumer:{c.queue}") for c in consumers]
+    for thread in threads:
+        thread.start()
+
+    def broker_ok() -> bool:
+        standby = not lock.held()
+        return relay.connected or standby or any(c.connected for c in consumers)
+
+    port = int(os.environ.get("HEALTH_PORT", "0"))
+    server = None
+    if port:
+        server = serve_health(
+            os.environ.get("HEALTH_HOST", "127.0.0.1"),
+            port,
+            alive=lambda: all(t.is_alive() for t in threads),
+            ready={"database": lambda: database.ping() is None, "broker": broker_ok},
+        )
+    log.info("worker_started", service=settings.service, consumers=[c.queue for c in consumers])
+    while not stop.is_set():
+        if not all(t.is_alive() for t in threads):
+            log.error("worker_thread_died")
+            stop.set()
+            break
+        stop.wait(1)
+    for thread in threads:
+        thread.join(timeout=30)
+    if server is not None:
+        server.shutdown()
+    log.info("worker_stopped")
+    return 0

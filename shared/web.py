@@ -35,6 +35,7 @@ def create_base_app(
     title: str,
     blueprints: Iterable = (),
     authenticate: bool = True,
+    serve_openapi: bool = True,
 ) -> Flask:
     """The factory every service's `create_app` calls: a short list of register_* steps."""
     configure_logging(settings.service, settings.log_level)
@@ -44,7 +45,7 @@ def create_base_app(
         API_TITLE=title,
         API_VERSION="1.0.0",
         OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX=API_PREFIX,
+        OPENAPI_URL_PREFIX=API_PREFIX if serve_openapi else None,
         OPENAPI_JSON_PATH="openapi.json",
         MAX_CONTENT_LENGTH=int(settings.extra.get("CRM_MAX_BODY_BYTES", 1_000_000)),
     )

@@ -1,0 +1,1 @@
+"""HTTP resources the gateway serves itself."""

@@ -1,0 +1,64 @@
+"""The gateway's application factory."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from gateway.api import auth, users
+from gateway.models import IdempotencyKey
+from gateway.openapi import MergedSpec, register_docs
+from gateway.proxy import Upstreams, register_proxy, upstream_urls
+from shared.config import Settings
+from shared.db import Database
+from shared.idempotency import register_idempotency
+from shared.web import create_base_app
+
+SERVICE = "gateway"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    urls: dict[str, str] | None = None,
+) -> Flask:
+    settings = settings or Settings.from_env(SERVICE)
+    database = database or Database(settings.database_url)
+    app = create_base_app(
+        __name__,
+        settings,
+        database,
+        title="CRM gateway",
+        blueprints=(auth.blp, users.blp),
+        serve_openapi=False,
+    )
+    app.config["PUBLIC_ENDPOINTS"] = {"auth.Login", "openapi_json"}
+    app.config["MAX_CONTENT_LENGTH"] = int(os.environ.get("GATEWAY_MAX_BODY_BYTES", 30_000_000))
+    register_idempotency(app, IdempotencyKey)
+    register_rate_limits(app)
+    upstreams = Upstreams(
+        urls or upstream_urls(),
+        connect_timeout=float(os.environ.get("UPSTREAM_CONNECT_TIMEOUT", 2)),
+        read_timeout=float(os.environ.get("UPSTREAM_READ_TIMEOUT", 30)),
+    )
+    register_proxy(app, upstreams)
+    api = app.extensions["api"]
+    register_docs(app, MergedSpec(api.spec.to_dict(), upstreams.urls, upstreams.http))
+    return app
+
+
+def register_rate_limits(app: Flask) -> None:
+    """Slow down password guessing; in-memory per process unless RATELIMIT_STORAGE_URI is set."""
+    limiter = Limiter(
+        get_remote_address,
+        app=app,
+        default_limits=[],
+        storage_uri=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+    )
+    limiter.limit(os.environ.get("LOGIN_RATE_LIMIT", "30 per minute"))(
+        app.view_functions["auth.Login"]
+    )

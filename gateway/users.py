@@ -1,0 +1,120 @@
+"""Users and logging in: keyword-only service functions, no Flask."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from gateway.models import User
+from shared.auth import ADMIN, Identity, issue_token, require_role
+from shared.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unauthorized
+from shared.pagination import Page, paginate
+
+SORTABLE = ("created_at", "updated_at")
+SELF_EDITABLE = {"name", "password"}
+#: Checked against when the email is unknown, so both paths cost one hash check.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def create_user(*, session: Session, actor: Identity, data: dict[str, Any]) -> User:
+    """Admins create users; the email must be new."""
+    require_role(actor, ADMIN)
+    password = data.pop("password")
+    user = User(**data, password_hash=generate_password_hash(password))
+    session.add(user)
+    _flush_unique(session, user.email)
+    return user
+
+
+def get_user(*, session: Session, user_id: str) -> User:
+    """One user, or NotFound."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"No user with id '{user_id}'.")
+    return user
+
+
+def list_users(*, session: Session, args: dict[str, Any]) -> Page:
+    """Everyone may list users, to assign records to them."""
+    stmt = select(User)
+    for name in ("role", "is_active"):
+        if args.get(name) is not None:
+            stmt = stmt.where(getattr(User, name) == args[name])
+    if args.get("q"):
+        pattern = f"%{args['q'].lower()}%"
+        stmt = stmt.where(or_(func.lower(User.name).like(pattern), User.email.like(pattern)))
+    return paginate(
+        session,
+        stmt,
+        model=User,
+        sort=args["sort"],
+        sortable=SORTABLE,
+        limit=args["limit"],
+        cursor=args["cursor"],
+    )
+
+
+def update_user(
+    *,
+    session: Session,
+    actor: Identity,
+    user_id: str,
+    changes: dict[str, Any],
+    expected_version: int | None = None,
+) -> User:
+    """Admins change anyone; a user may change their own name and password."""
+    user = get_user(session=session, user_id=user_id)
+    if not actor.is_admin and not (actor.user_id == user_id and set(changes) <= SELF_EDITABLE):
+        raise Forbidden("Only an admin may change this (you may change your name and password).")
+    if expected_version is not None and expected_version != user.version:
+        raise PreconditionFailed("The user was changed since you read it; reload it.")
+    if "password" in changes:
+        user.password_hash = generate_password_hash(changes.pop("password"))
+    for name, value in changes.items():
+        setattr(user, name, value)
+    _flush_unique(session, user.email)
+    return user
+
+
+def log_in(*, session: Session, email: str, password: str, secret: str, ttl: int) -> dict:
+    """Exchange an active user's email and password for a signed, expiring token."""
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None or not valid or not user.is_active:
+        raise Unauthorized("Unknown email or wrong password, or the account is disabled.")
+    identity = Identity(user.id, user.role, user.email, user.name)
+    return {
+        "access_token": issue_token(identity, secret, ttl),
+        "token_type": "Bearer",
+        "expires_in": ttl,
+    }
+
+
+def ensure_admin(*, session: Session, email: str, password: str, name: str = "Admin") -> bool:
+    """Create the first admin if no user has this email; True when one was created."""
+    email = email.strip().lower()
+    if session.scalar(select(User).where(User.email == email)) is not None:
+        return False
+    session.add(
+        User(
+            email=email,
+            name=name,
+            role=ADMIN,
+            is_active=True,
+            password_hash=generate_password_hash(password),
+        )
+    )
+    session.flush()
+    return True
+
+
+def _flush_unique(session: Session, email: str) -> None:
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"A user with email '{email}' already exists.") from exc

@@ -1,0 +1,5 @@
+"""gunicorn entry point: `gunicorn gateway.wsgi:app`."""
+
+from gateway.app import create_app
+
+app = create_app()

@@ -12,6 +12,7 @@ from shared import jsonio
 from shared.logs import get_logger
 
 PROBLEM_JSON = "application/problem+json"
+WEBARGS_LOCATIONS = {"json", "query", "form", "files", "headers", "cookies", "view_args"}
 log = get_logger(__name__)
 
 
@@ -91,7 +92,7 @@ def flatten_messages(messages: Any) -> dict[str, list[str]]:
 
     if isinstance(messages, dict):
         for location, inner in messages.items():
-            walk("" if location in {"json", "form", "files"} else str(location), inner)
+            walk("" if location in WEBARGS_LOCATIONS else str(location), inner)
     else:
         walk("", messages)
     return errors

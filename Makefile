@@ -6,8 +6,6 @@ PYTHON ?= python3
 export PATH := $(BIN):$(PATH)
 export CRM_VAR_DIR ?= $(CURDIR)/var
 
-SERVICES := contacts
-
 .PHONY: help install broker migrate seed run test test-unit test-integration test-e2e lint format typecheck dlq bench clean
 
 help:
@@ -31,13 +29,12 @@ broker:
 	@scripts/ensure-rabbitmq.sh
 
 migrate: install
-	@for svc in $(SERVICES); do $(BIN)/python -m services.$$svc migrate || exit 1; done
-	@$(BIN)/python -m gateway migrate
+	@scripts/run.sh migrate
 
 seed: install
-	@$(BIN)/python -m gateway seed-admin
+	@scripts/run.sh seed
 
-run: install broker migrate seed
+run: install
 	@scripts/run.sh
 
 test: install broker lint

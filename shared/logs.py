@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from contextvars import ContextVar
 
@@ -28,6 +29,12 @@ def _add_ids(_logger, _name, event_dict):
 def configure_logging(service: str, level: str = "INFO") -> None:
     """JSON lines on stdout, one per event, with the service name and context ids."""
     logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper(), force=True)
+    # JSON for machines; LOG_FORMAT=console for a person watching `make run` in a terminal.
+    renderer = (
+        structlog.dev.ConsoleRenderer(colors=False)
+        if os.environ.get("LOG_FORMAT") == "console"
+        else structlog.processors.JSONRenderer(sort_keys=False)
+    )
     for noisy in ("pika", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     structlog.configure(
@@ -37,7 +44,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(sort_keys=False),
+            renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(),

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Start the whole system on this machine: a reachable RabbitMQ, every service's migrations,
+# the development admin, then every process (web servers, event workers, gateway) under honcho.
+#   scripts/run.sh            everything, in the foreground; Ctrl-C stops it all
+#   scripts/run.sh migrate    only the migrations
+#   scripts/run.sh seed       only the development admin
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+
+export CRM_ENV=${CRM_ENV:-development}
+export CRM_VAR_DIR=${CRM_VAR_DIR:-$PWD/var}
+export GATEWAY_PORT=${GATEWAY_PORT:-8080}
+export CONTACTS_PORT=${CONTACTS_PORT:-8001}
+export CONTACTS_WORKER_HEALTH_PORT=${CONTACTS_WORKER_HEALTH_PORT:-9001}
+export GATEWAY_DATABASE_URL=${GATEWAY_DATABASE_URL:-sqlite:///$CRM_VAR_DIR/gateway.db}
+export CONTACTS_DATABASE_URL=${CONTACTS_DATABASE_URL:-sqlite:///$CRM_VAR_DIR/contacts.db}
+export CRM_ADMIN_EMAIL=${CRM_ADMIN_EMAIL:-admin@crm.local}
+export CRM_ADMIN_PASSWORD=${CRM_ADMIN_PASSWORD:-admin12345}
+if [ -t 1 ]; then export LOG_FORMAT=${LOG_FORMAT:-console}; fi
+mkdir -p "$CRM_VAR_DIR"
+
+migrate() {
+  DATABASE_URL=$GATEWAY_DATABASE_URL python -m gateway migrate
+  DATABASE_URL=$CONTACTS_DATABASE_URL python -m services.contacts migrate
+}
+
+seed() {
+  DATABASE_URL=$GATEWAY_DATABASE_URL python -m gateway seed-admin
+}
+
+case "${1:-start}" in
+  migrate) migrate ;;
+  seed) seed ;;
+  start)
+    scripts/ensure-rabbitmq.sh
+    migrate
+    if [ "$CRM_ENV" = development ]; then seed; fi
+    cat <<MSG
+
+  CRM is starting: gateway on http://127.0.0.1:$GATEWAY_PORT  (API docs: /api/docs)
+  Log in:  curl -s -X POST http://127.0.0.1:$GATEWAY_PORT/api/v1/auth/login \\
+             -H 'Content-Type: application/json' \\
+             -d '{"email": "$CRM_ADMIN_EMAIL", "password": "<CRM_ADMIN_PASSWORD>"}'
+  (development default password: admin12345; set CRM_ADMIN_EMAIL / CRM_ADMIN_PASSWORD to change)
+  Ctrl-C stops every process.
+
+MSG
+    exec honcho start -f Procfile
+    ;;
+  *) echo "usage: scripts/run.sh [start|migrate|seed]" >&2; exit 2 ;;
+esac

@@ -6,10 +6,31 @@ from sqlalchemy.orm import Session
 
 from services.contacts.models import Company, Contact, Interaction, OutboxEvent
 from services.contacts.schemas import CompanySchema, ContactSchema, InteractionSchema
+from shared.catalog import EventSpec
 from shared.outbox import Outbox
 
 outbox = Outbox(OutboxEvent, "contacts")
 _SCHEMAS = {Company: CompanySchema(), Contact: ContactSchema(), Interaction: InteractionSchema()}
+
+#: Every event this service publishes: its data schema and what it means to a subscriber.
+CATALOG = {
+    "company.created": EventSpec(CompanySchema, "A company was created."),
+    "company.updated": EventSpec(
+        CompanySchema, "A company changed; `changed` names the fields.", changed=True
+    ),
+    "company.deleted": EventSpec(CompanySchema, "A company was deleted; data is its last state."),
+    "contact.created": EventSpec(ContactSchema, "A contact was created."),
+    "contact.updated": EventSpec(
+        ContactSchema, "A contact changed; `changed` names the fields.", changed=True
+    ),
+    "contact.deleted": EventSpec(
+        ContactSchema,
+        "A contact and their interactions were deleted; data is the contact's last state.",
+    ),
+    "interaction.logged": EventSpec(
+        InteractionSchema, "A call, email, meeting or note was logged."
+    ),
+}
 
 
 def state_of(record) -> dict:
@@ -18,6 +39,8 @@ def state_of(record) -> dict:
 
 
 def record_event(session: Session, event_type: str, record, **extra) -> str:
+    if event_type not in CATALOG:
+        raise ValueError(f"'{event_type}' is not in the contacts event catalog")
     return outbox.record(session, event_type, {**state_of(record), **extra}, subject=record.id)
 
 

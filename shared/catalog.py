@@ -1,0 +1,16 @@
+"""Event catalogs: each service lists what it publishes; docs and schemas are made from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import marshmallow as ma
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """One event type: the marshmallow schema of its `data` and what it means."""
+
+    data: type[ma.Schema]
+    description: str
+    changed: bool = False  # data also carries `changed`: the names of the fields that changed

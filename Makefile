@@ -37,7 +37,7 @@ seed: install
 run: install
 	@scripts/run.sh
 
-test: install broker lint
+test: install broker lint typecheck
 	@$(BIN)/pytest
 
 test-unit: install
@@ -56,6 +56,9 @@ format: install
 
 typecheck: install
 	@$(BIN)/mypy
+
+bench: install broker
+	@$(BIN)/python -m bench.run
 
 dlq: install
 	@$(BIN)/python -m shared.dlq $(ARGS)

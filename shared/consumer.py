@@ -153,7 +153,9 @@ class Consumer:
         if outcome.kind == RETRY:
             attempt = int(headers.get("x-retry-count", 0)) + 1
             if attempt <= len(self.retry_delays_ms):
-                headers.update({"x-retry-count": attempt, "x-last-error": outcome.error[:1000]})
+                headers.update(
+                    {"x-retry-count": attempt, "x-last-error": (outcome.error or "")[:1000]}
+                )
                 self._forward(channel, retry_name(self.queue, attempt), properties, body, headers)
             else:
                 outcome = Outcome(DEAD, f"gave up after {attempt - 1} retries: {outcome.error}")

@@ -111,9 +111,10 @@ class Database:
         with self.sessions() as session, session.begin():
             yield session
 
-    def ping(self) -> None:
+    def ping(self) -> bool:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+        return True
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -22,7 +22,7 @@ def _connect(amqp_url: str):
 
 def _drain(channel, queue: str, limit: int):
     """Take up to `limit` messages without acking; closing the channel puts them back."""
-    taken = []
+    taken: list[tuple] = []
     while len(taken) < limit:
         method, properties, body = channel.basic_get(queue, auto_ack=False)
         if method is None:

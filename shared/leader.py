@@ -7,7 +7,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from shared.db import Database
 
@@ -22,7 +22,7 @@ class PostgresLeaderLock:
     def __init__(self, database: Database, name: str) -> None:
         self.database = database
         self.key = lock_key(name)
-        self.connection = None
+        self.connection: Connection | None = None
 
     def acquire(self) -> bool:
         if self.connection is not None and self.held():
@@ -38,6 +38,8 @@ class PostgresLeaderLock:
         return False
 
     def held(self) -> bool:
+        if self.connection is None:
+            return False
         try:
             self.connection.execute(text("SELECT 1"))
             return True

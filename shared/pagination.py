@@ -44,7 +44,7 @@ def paginate(
     session: Session,
     stmt: Select,
     *,
-    model: type,
+    model: Any,
     sort: str,
     sortable: tuple[str, ...],
     limit: int,

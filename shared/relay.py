@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import pika
 from pika.exceptions import AMQPError
@@ -102,7 +102,7 @@ class Relay:
         self,
         *,
         database: Database,
-        model: type,
+        model: Any,
         connect,
         lock,
         stop: threading.Event,

@@ -78,7 +78,7 @@ def create_base_app(
     )
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
-    checks = {"database": lambda: database.ping() is None} if database is not None else {}
+    checks = {"database": lambda: database.ping()} if database is not None else {}
     register_health(app, checks)
     app.extensions["api"] = api
     return app

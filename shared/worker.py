@@ -62,7 +62,7 @@ def run_worker(
             os.environ.get("HEALTH_HOST", "127.0.0.1"),
             port,
             alive=lambda: all(t.is_alive() for t in threads),
-            ready={"database": lambda: database.ping() is None, "broker": broker_ok},
+            ready={"database": lambda: database.ping(), "broker": broker_ok},
         )
     log.info("worker_started", service=settings.service, consumers=[c.queue for c in consumers])
     while not stop.is_set():

@@ -30,7 +30,7 @@ class PostgresCluster:
         self.data = self.root / "data"
         self.as_root = os.geteuid() == 0
 
-    def _run(self, *args: str) -> None:
+    def _run(self, *args: str | Path) -> None:
         command = [str(a) for a in args]
         if self.as_root:
             command = ["runuser", "-u", "postgres", "--", *command]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.auth import Identity, ensure_can_assign
@@ -48,7 +48,7 @@ def filtered(
     model: type, args: dict[str, Any], filters: tuple[str, ...], searchable: tuple[str, ...]
 ):
     """A select with equality filters and a case-insensitive `q` over `searchable`."""
-    stmt = select(model)
+    stmt: Select = select(model)
     for name in filters:
         if args.get(name) is not None:
             stmt = stmt.where(getattr(model, name) == args[name])

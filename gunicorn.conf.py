@@ -1,0 +1,34 @@
+"""gunicorn settings shared by every web process; everything that varies comes from the env.
+
+Used as `gunicorn -c gunicorn.conf.py <package>.wsgi:app` (see docs/ops.md).
+"""
+
+import os
+
+# Loopback by default so a laptop run is not reachable from the network;
+# containers set HOST=0.0.0.0.
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+
+# Threads rather than more processes: requests mostly wait on PostgreSQL and
+# on other services, and each extra process costs a full copy of the app.
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS") or 4)
+
+# On SIGTERM, requests in flight get 30 s to finish; Kubernetes'
+# terminationGracePeriodSeconds and compose's stop_grace_period are longer.
+graceful_timeout = 30
+timeout = 60
+
+# No access log: the app already logs every request as one JSON line with
+# its request id; gunicorn's own messages still go to stderr.
+accesslog = None
+errorlog = "-"
+
+# gunicorn 25.1+ opens a control socket under $HOME by default; the image has no
+# writable home (read-only root filesystem) and nothing here uses `gunicornc`.
+# (Older gunicorn ignores the unknown name.)
+control_socket_disable = True
+
+# Whose X-Forwarded-* headers to believe (e.g. the ingress controller).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -1,0 +1,674 @@
+"""The deployment files stay deployable.
+
+The kustomize overlays render to Kubernetes objects that validate against the 1.30
+schemas and keep the properties operations relies on (probes, resources, non-root
+pods, secrets by reference, network paths); docker-compose.yml, the Dockerfile and
+gunicorn.conf.py hang together. No network and no kustomize binary: `render()`
+implements exactly the kustomize features the overlays use and refuses any other.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import re
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from shared.config import ConfigError, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+K8S = ROOT / "k8s"
+KUBERNETES_VERSION = "1.30"
+OVERLAYS = ["dev", "prod"]
+POD_OWNERS = {"Deployment", "StatefulSet", "Job"}
+SECRET_NAME = "crm-secrets"
+
+# What each overlay may run: the project's image, and pinned PostgreSQL/RabbitMQ.
+EXPECTED_IMAGES = {
+    "dev": {"crm:dev", "postgres:15", "rabbitmq:3.13-management"},
+    "prod": {"registry.example.com/crm/crm:0.1.0", "postgres:15.10", "rabbitmq:3.13.7-management"},
+}
+INFRASTRUCTURE_IMAGES = ("postgres:", "rabbitmq:")
+# Environment variables that carry credentials: always from crm-secrets, never inline.
+SECRET_ENV = {
+    "JWT_SECRET",
+    "DATABASE_URL",
+    "AMQP_URL",
+    "POSTGRES_USER",
+    "POSTGRES_PASSWORD",
+    "RABBITMQ_DEFAULT_USER",
+    "RABBITMQ_DEFAULT_PASS",
+    "CRM_ADMIN_PASSWORD",
+}
+CREDENTIALS_IN_URL = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
+
+
+# ---- a small kustomize: resources, namespace, images, strategic-merge patches ----
+
+SUPPORTED_KUSTOMIZE_KEYS = {"apiVersion", "kind", "resources", "namespace", "images", "patches"}
+CLUSTER_SCOPED = {"Namespace"}
+
+
+def read_documents(path: Path) -> list[dict]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
+
+
+def object_id(doc: dict) -> tuple[str, str]:
+    return doc["kind"], doc["metadata"]["name"]
+
+
+def render(directory: Path) -> list[dict]:
+    """What `kustomize build directory` prints, for the features the overlays use."""
+    kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text())
+    unsupported = set(kustomization) - SUPPORTED_KUSTOMIZE_KEYS
+    if unsupported:
+        raise ValueError(f"{directory}: the test's kustomize lacks {sorted(unsupported)}")
+    docs: list[dict] = []
+    for entry in kustomization.get("resources", []):
+        path = (directory / entry).resolve()
+        docs += render(path) if path.is_dir() else read_documents(path)
+    for patch in kustomization.get("patches", []):
+        if set(patch) != {"path"}:
+            raise ValueError(f"{directory}: only `patches: - path: file` is supported")
+        for patch_doc in read_documents(directory / patch["path"]):
+            docs = apply_patch(docs, patch_doc)
+    if "namespace" in kustomization:
+        for doc in docs:
+            if doc["kind"] not in CLUSTER_SCOPED:
+                doc["metadata"]["namespace"] = kustomization["namespace"]
+    for image in kustomization.get("images", []):
+        for container in all_containers(docs):
+            container["image"] = retag(container["image"], image)
+    ids = [object_id(doc) for doc in docs]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    if duplicates:
+        raise ValueError(f"{directory}: duplicate objects {sorted(duplicates)}")
+    return docs
+
+
+def apply_patch(docs: list[dict], patch: dict) -> list[dict]:
+    targets = [doc for doc in docs if object_id(doc) == object_id(patch)]
+    if len(targets) != 1:
+        raise ValueError(f"patch {object_id(patch)} matches {len(targets)} objects")
+    if patch.get("$patch") == "delete":
+        return [doc for doc in docs if doc is not targets[0]]
+    merge(targets[0], patch)
+    return docs
+
+
+def merge(target: dict, patch: dict) -> None:
+    """Strategic merge as far as used: maps merge, lists of named items merge by name."""
+    for key, value in patch.items():
+        current = target.get(key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            merge(current, value)
+        elif isinstance(value, list) and isinstance(current, list) and named(value + current):
+            by_name = {item["name"]: item for item in current}
+            for item in value:
+                if item["name"] in by_name:
+                    merge(by_name[item["name"]], item)
+                else:
+                    current.append(copy.deepcopy(item))
+        else:
+            target[key] = copy.deepcopy(value)
+
+
+def named(items: list) -> bool:
+    return bool(items) and all(isinstance(item, dict) and "name" in item for item in items)
+
+
+def split_image(image: str) -> tuple[str, str]:
+    name, sep, tag = image.rpartition(":")
+    return (name, tag) if sep and "/" not in tag else (image, "")
+
+
+def retag(image: str, rule: dict) -> str:
+    name, tag = split_image(image)
+    if name != rule["name"]:
+        return image
+    name = rule.get("newName", name)
+    if "digest" in rule:
+        return f"{name}@{rule['digest']}"
+    tag = rule.get("newTag", tag)
+    return f"{name}:{tag}" if tag else name
+
+
+def pod_spec(doc: dict) -> dict:
+    return doc["spec"]["template"]["spec"]
+
+
+def all_containers(docs: list[dict]) -> list[dict]:
+    return [
+        container
+        for doc in docs
+        if doc["kind"] in POD_OWNERS
+        for container in pod_spec(doc).get("initContainers", []) + pod_spec(doc)["containers"]
+    ]
+
+
+@functools.cache
+def _rendered(overlay: str) -> tuple[dict, ...]:
+    return tuple(render(K8S / "overlays" / overlay))
+
+
+def rendered(overlay: str) -> list[dict]:
+    return copy.deepcopy(list(_rendered(overlay)))
+
+
+def of_kind(docs: list[dict], kind: str) -> dict[str, dict]:
+    return {doc["metadata"]["name"]: doc for doc in docs if doc["kind"] == kind}
+
+
+def project_workloads(docs: list[dict], overlay: str) -> list[tuple[dict, dict]]:
+    project = {i for i in EXPECTED_IMAGES[overlay] if not i.startswith(INFRASTRUCTURE_IMAGES)}
+    return [
+        (doc, container)
+        for doc in docs
+        if doc["kind"] in POD_OWNERS
+        for container in pod_spec(doc)["containers"]
+        if container["image"] in project
+    ]
+
+
+def env_of(container: dict) -> dict[str, dict]:
+    return {entry["name"]: entry for entry in container.get("env", [])}
+
+
+def config_value(docs: list[dict], key: str) -> str:
+    return of_kind(docs, "ConfigMap")["crm-config"]["data"][key]
+
+
+# ---- entry points: every command names a module and subcommand that exist ----
+
+
+@functools.cache
+def subcommands(module: str) -> str:
+    """The module's own --help, which lists its subcommands (no database needed)."""
+    result = subprocess.run(
+        [sys.executable, "-m", module, "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout
+
+
+def entry_point_problem(command: list[str]) -> str | None:
+    if command[:3] == ["gunicorn", "-c", "gunicorn.conf.py"] and len(command) == 4:
+        module, _, attribute = command[3].partition(":")
+        path = ROOT / (module.replace(".", "/") + ".py")
+        if not path.is_file():
+            return f"{module} is not a module of this repo"
+        if not re.search(rf"^{attribute} = ", path.read_text(), re.MULTILINE):
+            return f"{module} defines no {attribute}"
+        return None
+    if command[:2] == ["python", "-m"] and len(command) == 4:
+        module, subcommand = command[2], command[3]
+        if not (ROOT / module.replace(".", "/") / "__main__.py").is_file():
+            return f"python -m {module}: no such runnable module"
+        if not re.search(rf"\b{re.escape(subcommand)}\b", subcommands(module)):
+            return f"python -m {module} has no subcommand {subcommand}"
+        return None
+    return f"not a known entry point: {command}"
+
+
+# ---- Kubernetes ----
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_overlay_renders_objects_that_validate_against_kubernetes_schemas(overlay):
+    docs = rendered(overlay)
+    kinds = {doc["kind"] for doc in docs}
+    assert {"Deployment", "StatefulSet", "Job", "Service", "Ingress"} <= kinds
+    assert {"HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy"} <= kinds
+    for doc in docs:
+        try:
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            pytest.fail(f"{overlay}: {object_id(doc)} is invalid: {error}")
+        if doc["kind"] not in CLUSTER_SCOPED:
+            assert doc["metadata"]["namespace"] == "crm", object_id(doc)
+
+
+def test_the_test_kustomize_refuses_what_it_does_not_implement(tmp_path):
+    (tmp_path / "kustomization.yaml").write_text("resources: []\ncommonLabels: {a: b}\n")
+    with pytest.raises(ValueError, match="commonLabels"):
+        render(tmp_path)
+    (tmp_path / "kustomization.yaml").write_text("resources: []\npatches: [{path: p.yaml}]\n")
+    (tmp_path / "p.yaml").write_text("kind: Service\nmetadata: {name: nowhere}\n")
+    with pytest.raises(ValueError, match="matches 0 objects"):
+        render(tmp_path)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_deployment_has_probes_resources_and_a_non_root_security_context(overlay):
+    deployments = of_kind(rendered(overlay), "Deployment")
+    assert set(deployments) == {"gateway", "contacts", "contacts-worker"}
+    for name, deployment in deployments.items():
+        spec = pod_spec(deployment)
+        assert spec["securityContext"]["runAsNonRoot"] is True, name
+        for container in spec["containers"]:
+            for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
+                assert container[probe]["httpGet"]["path"] == path, (name, probe)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_pod_is_restricted_and_sized(overlay):
+    """The "restricted" Pod Security Standard the namespace enforces, plus requests/limits."""
+    namespace = of_kind(rendered(overlay), "Namespace")["crm"]
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    for doc in rendered(overlay):
+        if doc["kind"] not in POD_OWNERS:
+            continue
+        spec, name = pod_spec(doc), object_id(doc)
+        assert spec["securityContext"]["runAsNonRoot"] is True, name
+        assert spec["securityContext"]["runAsUser"] > 0, name
+        assert spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", name
+        assert spec["automountServiceAccountToken"] is False, name
+        volumes = {volume["name"]: volume for volume in spec.get("volumes", [])}
+        for container in spec["containers"]:
+            security = container["securityContext"]
+            assert security["allowPrivilegeEscalation"] is False, name
+            assert security["readOnlyRootFilesystem"] is True, name
+            assert security["capabilities"]["drop"] == ["ALL"], name
+            tmp = [m for m in container["volumeMounts"] if m["mountPath"] == "/tmp"]
+            assert tmp and "emptyDir" in volumes[tmp[0]["name"]], f"{name}: no writable /tmp"
+            for bound in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(container["resources"][bound]), (name, bound)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_pods_run_only_the_project_image_or_pinned_postgres_and_rabbitmq(overlay):
+    images = {container["image"] for container in all_containers(rendered(overlay))}
+    assert images == EXPECTED_IMAGES[overlay]
+    if overlay == "prod":
+        for image in images:
+            assert split_image(image)[1] not in {"", "latest", "dev"}, image
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_project_container_runs_an_existing_entry_point(overlay):
+    workloads = project_workloads(rendered(overlay), overlay)
+    assert workloads
+    for doc, container in workloads:
+        assert entry_point_problem(container["command"]) is None, object_id(doc)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_probes_and_services_use_the_port_the_process_listens_on(overlay):
+    docs = rendered(overlay)
+    for doc in of_kind(docs, "Deployment").values():
+        container = pod_spec(doc)["containers"][0]
+        env = env_of(container)
+        listens = (env.get("HEALTH_PORT") or env["PORT"])["value"]
+        ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+        for probe in ("readinessProbe", "livenessProbe"):
+            assert str(ports[container[probe]["httpGet"]["port"]]) == listens, object_id(doc)
+    pods = [doc for doc in docs if doc["kind"] in POD_OWNERS]
+    for service in of_kind(docs, "Service").values():
+        selector = service["spec"]["selector"]
+        backends = [
+            pod
+            for pod in pods
+            if selector.items() <= pod["spec"]["template"]["metadata"]["labels"].items()
+        ]
+        assert backends, f"Service {service['metadata']['name']} selects no pods"
+        names = {p["name"] for c in pod_spec(backends[0])["containers"] for p in c["ports"]}
+        for port in service["spec"]["ports"]:
+            assert port["targetPort"] in names, service["metadata"]["name"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_ingress_autoscalers_and_disruption_budgets_point_at_existing_objects(overlay):
+    docs = rendered(overlay)
+    deployments, services = of_kind(docs, "Deployment"), of_kind(docs, "Service")
+    ingresses = of_kind(docs, "Ingress")
+    assert list(ingresses) == ["gateway"], "only the gateway is exposed"
+    for rule in ingresses["gateway"]["spec"]["rules"]:
+        for path in rule["http"]["paths"]:
+            backend = path["backend"]["service"]
+            assert backend["name"] == "gateway"
+            assert backend["port"]["name"] in {
+                p["name"] for p in services["gateway"]["spec"]["ports"]
+            }
+    autoscalers = of_kind(docs, "HorizontalPodAutoscaler")
+    assert set(autoscalers) == {"gateway", "contacts"}
+    for hpa in autoscalers.values():
+        target = deployments[hpa["spec"]["scaleTargetRef"]["name"]]
+        assert "replicas" not in target["spec"], "the HPA owns the replica count"
+        assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
+    labels = [d["spec"]["template"]["metadata"]["labels"] for d in deployments.values()]
+    budgets = of_kind(docs, "PodDisruptionBudget")
+    assert set(budgets) == set(deployments)
+    for budget in budgets.values():
+        wanted = budget["spec"]["selector"]["matchLabels"].items()
+        assert any(wanted <= pod_labels.items() for pod_labels in labels), budget
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_workers_get_time_to_finish_the_message_in_hand(overlay):
+    deployments = of_kind(rendered(overlay), "Deployment")
+    assert pod_spec(deployments["contacts-worker"])["terminationGracePeriodSeconds"] >= 40
+    graceful_timeout = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["graceful_timeout"]
+    for name in ("gateway", "contacts"):
+        assert pod_spec(deployments[name])["terminationGracePeriodSeconds"] > graceful_timeout
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_migrations_run_as_jobs_for_each_service_database(overlay):
+    jobs = of_kind(rendered(overlay), "Job")
+    commands = {name: pod_spec(job)["containers"][0]["command"] for name, job in jobs.items()}
+    assert commands["gateway-migrate"] == ["python", "-m", "gateway", "migrate"]
+    assert commands["contacts-migrate"] == ["python", "-m", "services.contacts", "migrate"]
+    for name in ("gateway-migrate", "contacts-migrate"):
+        assert pod_spec(jobs[name])["restartPolicy"] == "Never"
+        assert pod_spec(jobs[name]).get("initContainers") is None
+    assert ("gateway-seed" in jobs) == (overlay == "dev"), "the admin seed is for development"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_credentials_come_from_the_secret_by_reference_never_inline(overlay):
+    docs = rendered(overlay)
+    template_keys = set(read_documents(K8S / "base" / "secret.yaml")[0]["stringData"])
+    for container in all_containers(docs):
+        for name, entry in env_of(container).items():
+            assert not CREDENTIALS_IN_URL.search(entry.get("value", "")), name
+            if name in SECRET_ENV:
+                reference = entry["valueFrom"]["secretKeyRef"]
+                assert reference["name"] == SECRET_NAME, name
+                assert reference["key"] in template_keys, f"{reference['key']} is undocumented"
+    for configmap in of_kind(docs, "ConfigMap").values():
+        for key, value in configmap["data"].items():
+            assert not CREDENTIALS_IN_URL.search(value), key
+            assert key not in SECRET_ENV, key
+    database_urls = {
+        name: env_of(pod_spec(doc)["containers"][0])["DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+        for name, doc in of_kind(docs, "Deployment").items()
+    }
+    assert database_urls["gateway"]["key"] == "GATEWAY_DATABASE_URL"
+    assert database_urls["contacts"]["key"] == database_urls["contacts-worker"]["key"]
+    assert database_urls["contacts"]["key"] == "CONTACTS_DATABASE_URL"
+
+
+def test_prod_runs_in_production_mode_without_the_placeholder_secret():
+    prod, dev = rendered("prod"), rendered("dev")
+    assert config_value(prod, "CRM_ENV") == "production"
+    assert config_value(dev, "CRM_ENV") == "development"
+    assert of_kind(prod, "Secret") == {}, "prod must not overwrite the real crm-secrets"
+    assert set(of_kind(dev, "Secret")) == {SECRET_NAME}
+    replicas = of_kind(prod, "Deployment")["contacts-worker"]["spec"]["replicas"]
+    assert replicas > of_kind(dev, "Deployment")["contacts-worker"]["spec"]["replicas"]
+    for name, hpa in of_kind(prod, "HorizontalPodAutoscaler").items():
+        assert hpa["spec"]["minReplicas"] > 2, name
+
+
+def test_production_mode_refuses_the_placeholder_secret_values():
+    placeholders = read_documents(K8S / "base" / "secret.yaml")[0]["stringData"]
+    environ = {
+        "CRM_ENV": "production",
+        "DATABASE_URL": placeholders["GATEWAY_DATABASE_URL"],
+        "JWT_SECRET": placeholders["JWT_SECRET"],
+        "AMQP_URL": placeholders["AMQP_URL"],
+    }
+    with pytest.raises(ConfigError, match="JWT_SECRET"):
+        Settings.from_env("gateway", environ)
+
+
+def test_postgres_creates_every_database_the_urls_name_in_compose_and_in_k8s():
+    script = (ROOT / "deploy" / "postgres" / "init-databases.sh").read_text()
+    configmap = of_kind(read_documents(K8S / "base" / "postgres.yaml"), "ConfigMap")
+    assert configmap["postgres-init"]["data"]["init-databases.sh"] == script
+    created = set(re.search(r"^for database in ([^;]+);", script, re.MULTILINE)[1].split())
+    secret = read_documents(K8S / "base" / "secret.yaml")[0]["stringData"]
+    urls = [secret["GATEWAY_DATABASE_URL"], secret["CONTACTS_DATABASE_URL"]]
+    urls += [
+        s["environment"]["DATABASE_URL"] for s in compose_services().values() if "command" in s
+    ]
+    assert {url.rsplit("/", 1)[1] for url in urls} == created == {"crm_gateway", "crm_contacts"}
+
+
+# ---- NetworkPolicies, evaluated: which connections they allow ----
+
+INGRESS_CONTROLLER = ("ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"})
+KUBE_DNS = ("kube-system", {"k8s-app": "kube-dns"})
+STRANGER = ("default", {"app": "anything"})
+
+
+def selects(selector: dict, labels: dict) -> bool:
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In", "only In is evaluated"
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
+    return True
+
+
+def peer_admits(peer: dict, policy_namespace: str, other: tuple[str, dict]) -> bool:
+    namespace, labels = other
+    if "namespaceSelector" in peer:
+        namespace_ok = selects(
+            peer["namespaceSelector"], {"kubernetes.io/metadata.name": namespace}
+        )
+    else:
+        namespace_ok = namespace == policy_namespace
+    return namespace_ok and selects(peer.get("podSelector", {}), labels)
+
+
+def direction_allows(policies, direction, pod, other, port, protocol) -> bool:
+    namespace, labels = pod
+    isolating = [
+        p
+        for p in policies
+        if p["metadata"]["namespace"] == namespace
+        and direction in p["spec"]["policyTypes"]
+        and selects(p["spec"]["podSelector"], labels)
+    ]
+    if not isolating:
+        return True
+    peers_key = "from" if direction == "Ingress" else "to"
+    for policy in isolating:
+        for rule in policy["spec"].get(direction.lower(), []):
+            peers = rule.get(peers_key)
+            ports = rule.get("ports")
+            port_ok = not ports or any(
+                p["port"] == port and p.get("protocol", "TCP") == protocol for p in ports
+            )
+            peer_ok = not peers or any(
+                peer_admits(peer, policy["metadata"]["namespace"], other) for peer in peers
+            )
+            if port_ok and peer_ok:
+                return True
+    return False
+
+
+def connects(policies, source, destination, port, protocol="TCP") -> bool:
+    return direction_allows(
+        policies, "Egress", source, destination, port, protocol
+    ) and direction_allows(policies, "Ingress", destination, source, port, protocol)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_network_policies_open_exactly_the_intended_paths(overlay):
+    docs = rendered(overlay)
+    policies = list(of_kind(docs, "NetworkPolicy").values())
+    pods = {
+        name: ("crm", doc["spec"]["template"]["metadata"]["labels"])
+        for name, doc in ((d["metadata"]["name"], d) for d in docs if d["kind"] in POD_OWNERS)
+    }
+    database_clients = {"gateway", "contacts", "contacts-worker"} | {
+        name for name in pods if name.endswith(("-migrate", "-seed"))
+    }
+    allowed = [
+        (INGRESS_CONTROLLER, pods["gateway"], 8080),
+        (pods["gateway"], pods["contacts"], 8001),
+        (pods["contacts"], pods["gateway"], 8080),
+        (pods["contacts-worker"], pods["gateway"], 8080),
+        (pods["contacts-worker"], pods["rabbitmq"], 5672),
+        *((pods[name], pods["postgres"], 5432) for name in database_clients),
+    ]
+    for source, destination, port in allowed:
+        assert connects(policies, source, destination, port), (source, destination, port)
+    for pod in pods.values():
+        assert connects(policies, pod, KUBE_DNS, 53, "UDP"), pod
+    default_deny = [p for p in policies if p["spec"]["podSelector"] == {} and "ingress" not in p]
+    assert any(set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"} for p in default_deny)
+    denied = [
+        (INGRESS_CONTROLLER, pods["contacts"], 8001),
+        (STRANGER, pods["contacts-worker"], 9001),
+        (pods["gateway"], pods["contacts-worker"], 9001),
+        (INGRESS_CONTROLLER, pods["rabbitmq"], 15672),
+        (STRANGER, pods["gateway"], 8080),
+        (STRANGER, pods["postgres"], 5432),
+        (pods["gateway"], pods["rabbitmq"], 5672),
+        (pods["contacts"], pods["rabbitmq"], 5672),
+        (pods["rabbitmq"], pods["postgres"], 5432),
+        (pods["gateway"], pods["postgres"], 8080),
+        (pods["contacts-migrate"], pods["gateway"], 8080),
+        (pods["postgres"], STRANGER, 443),
+    ]
+    for source, destination, port in denied:
+        assert not connects(policies, source, destination, port), (source, destination, port)
+
+
+# ---- docker compose ----
+
+
+@functools.cache
+def _compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def compose_services() -> dict[str, dict]:
+    return copy.deepcopy(_compose()["services"])
+
+
+def dependencies(service: dict) -> dict[str, str]:
+    depends = service.get("depends_on", {})
+    if isinstance(depends, list):
+        return {name: "service_started" for name in depends}
+    return {name: rule["condition"] for name, rule in depends.items()}
+
+
+def module_of(command: list[str]) -> str:
+    """The service package a command runs: `gateway` or `services.contacts`."""
+    if command[0] == "python":
+        return command[2]
+    return command[-1].split(":")[0].removesuffix(".wsgi")
+
+
+def uses_project_image(service: dict) -> bool:
+    return "build" in service or service.get("image", "").startswith("crm:")
+
+
+def test_compose_dependencies_exist_and_can_be_met():
+    services = compose_services()
+    conditions = {"service_started", "service_healthy", "service_completed_successfully"}
+    for name, service in services.items():
+        for target, condition in dependencies(service).items():
+            assert target in services, f"{name} depends on unknown {target}"
+            assert condition in conditions, (name, target)
+            if condition == "service_healthy":
+                assert "healthcheck" in services[target], f"{target} has no healthcheck"
+            if condition == "service_completed_successfully":
+                assert services[target]["restart"] == "no", f"{target} must be a one-shot"
+
+
+def test_compose_publishes_ports_on_loopback_only():
+    services = compose_services()
+    assert "127.0.0.1:8080:8080" in services["gateway"]["ports"]
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            host_ip = port.get("host_ip") if isinstance(port, dict) else str(port).split(":")[0]
+            assert host_ip == "127.0.0.1", f"{name} publishes {port} beyond this machine"
+
+
+def test_compose_project_services_run_existing_entry_points_in_development_mode():
+    services = {n: s for n, s in compose_services().items() if uses_project_image(s)}
+    assert {"gateway", "contacts", "contacts-worker", "gateway-migrate", "contacts-migrate"} <= set(
+        services
+    )
+    for name, service in services.items():
+        assert entry_point_problem(service["command"]) is None, name
+        env = service["environment"]
+        assert env["CRM_ENV"] == "development", name
+        assert "dev" in env["JWT_SECRET"] and len(env["JWT_SECRET"]) >= 32, name
+        database = {"gateway": "crm_gateway", "services.contacts": "crm_contacts"}[
+            module_of(service["command"])
+        ]
+        assert env["DATABASE_URL"].endswith(f"@postgres:5432/{database}"), name
+    assert services["contacts"]["environment"]["USERS_URL"] == "http://gateway:8080"
+    assert services["gateway"]["environment"]["CONTACTS_URL"] == "http://contacts:8001"
+
+
+def test_compose_processes_wait_for_their_migrations_and_report_health():
+    services = compose_services()
+    for name, service in services.items():
+        if not uses_project_image(service) or service["restart"] == "no":
+            continue
+        env, module = service["environment"], module_of(service["command"])
+        migrations = [
+            target
+            for target, condition in dependencies(service).items()
+            if condition == "service_completed_successfully"
+            and services[target]["command"] == ["python", "-m", module, "migrate"]
+        ]
+        assert migrations, f"{name} starts before its migrations ran"
+        port = env.get("HEALTH_PORT") or env["PORT"]
+        probe = " ".join(service["healthcheck"]["test"])
+        assert f"http://127.0.0.1:{port}/readyz" in probe, name
+    for name in ("postgres", "rabbitmq"):
+        assert "healthcheck" in services[name], name
+
+
+def test_compose_postgres_runs_the_database_init_script():
+    volumes = compose_services()["postgres"]["volumes"]
+    assert any(
+        v.startswith("./deploy/postgres/init-databases.sh:/docker-entrypoint-initdb.d/")
+        for v in volumes
+    )
+    assert (ROOT / "deploy" / "postgres" / "init-databases.sh").is_file()
+
+
+# ---- image and gunicorn ----
+
+
+def test_gunicorn_config_comes_from_the_environment(monkeypatch):
+    for name in ("HOST", "PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "FORWARDED_ALLOW_IPS"):
+        monkeypatch.delenv(name, raising=False)
+    defaults = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert defaults["bind"] == "127.0.0.1:8000"
+    assert (defaults["workers"], defaults["threads"]) == (2, 4)
+    assert defaults["worker_class"] == "gthread"
+    assert defaults["accesslog"] is None
+    assert defaults["forwarded_allow_ips"] == "127.0.0.1"
+    monkeypatch.setenv("HOST", "0.0.0.0")
+    monkeypatch.setenv("PORT", "8001")
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("GUNICORN_THREADS", "8")
+    configured = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert configured["bind"] == "0.0.0.0:8001"
+    assert (configured["workers"], configured["threads"]) == (3, 8)
+
+
+def test_the_image_runs_as_a_numeric_non_root_user_without_dev_dependencies():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    stages = re.findall(r"^FROM (\S+) AS (\w+)", dockerfile, re.MULTILINE)
+    assert stages == [("python:3.11-slim", "build"), ("python:3.11-slim", "runtime")]
+    runtime = dockerfile.split("AS runtime", 1)[1]
+    assert re.search(r"^USER 10001:10001$", runtime, re.MULTILINE)
+    assert "PYTHONUNBUFFERED=1" in runtime
+    assert "COPY gunicorn.conf.py" in runtime
+    installs = re.findall(r"pip install [^\n]*", dockerfile)
+    assert installs and not any("[" in line or " -e " in line for line in installs), installs
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".venv", "var", ".git", "tests", "**/tests"} <= set(ignored)

@@ -1,7 +1,4 @@
-"""Event docs from the catalogs: one JSON Schema per event type and docs/asyncapi.yaml.
-
-Run `python -m shared.asyncapi` to regenerate, `python -m shared.asyncapi --check` to verify.
-"""
+"""Event docs made from the catalogs: docs/events/<type>.schema.json and docs/asyncapi.yaml."""
 
 from __future__ import annotations
 
@@ -15,6 +12,7 @@ from typing import Any
 
 import marshmallow as ma
 import yaml
+from apispec import APISpec
 from apispec.ext.marshmallow import OpenAPIConverter
 from apispec.ext.marshmallow.common import resolve_schema_instance
 
@@ -37,7 +35,8 @@ class PayloadConverter(OpenAPIConverter):
     """apispec's marshmallow converter, adjusted to describe what `Schema.dump` emits."""
 
     def __init__(self) -> None:
-        super().__init__(openapi_version="3.1.0", schema_name_resolver=lambda _s: None, spec=None)
+        spec = APISpec("CRM events", "1", "3.1.0")  # only consulted for $refs, never made here
+        super().__init__(openapi_version="3.1.0", schema_name_resolver=lambda _s: None, spec=spec)
 
     def schema2jsonschema(self, schema) -> dict[str, Any]:
         """Dumped fields only, every one always present; unknown ones allowed (payloads grow)."""
@@ -164,9 +163,9 @@ def render() -> dict[str, str]:
     """Every generated file, path relative to docs/ -> text."""
     events = catalogs()
     files = {}
-    for event_type, (source, spec) in events.items():
-        schema = event_schema(event_type, source, spec)
-        files[f"{SCHEMA_DIR}/{event_type}.schema.json"] = (
+    for name, (source, spec) in events.items():
+        schema = event_schema(name, source, spec)
+        files[f"{SCHEMA_DIR}/{name}.schema.json"] = (
             json.dumps(schema, indent=2, sort_keys=True) + "\n"
         )
     files[ASYNCAPI] = yaml.safe_dump(asyncapi(events), sort_keys=False, width=100)
@@ -182,12 +181,10 @@ def on_disk() -> dict[str, str]:
 def differences(expected: dict[str, str], actual: dict[str, str]) -> list[str]:
     """What differs between generated and on-disk files, one line each."""
     lines = []
-    for path in sorted(expected.keys() | actual.keys()):
-        if expected.get(path) != actual.get(path):
-            state = (
-                "missing" if path not in actual else "extra" if path not in expected else "stale"
-            )
-            lines.append(f"{state}: docs/{path}")
+    for p in sorted(expected.keys() | actual.keys()):
+        if expected.get(p) != actual.get(p):
+            state = "missing" if p not in actual else "extra" if p not in expected else "stale"
+            lines.append(f"{state}: docs/{p}")
     return lines
 
 

@@ -1,0 +1,178 @@
+"""The generated event docs are current, and real outbox bodies validate against their schemas."""
+
+import copy
+import json
+from datetime import datetime
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from sqlalchemy import select
+
+from services.contacts.app import create_app
+from services.contacts.events import CATALOG as CONTACTS_CATALOG
+from services.contacts.models import OutboxEvent
+from shared import asyncapi
+from shared.config import Settings
+from shared.testing.fixtures import migrated
+from shared.testing.helpers import auth
+from shared.users import FakeUserDirectory
+
+ROOT = Path(__file__).resolve().parents[3]
+MIGRATIONS = ROOT / "services/contacts/migrations"
+FORMATS = jsonschema.FormatChecker()
+LOCAL = "2026-01-31T10:00:00+02:00"  # sent with an offset, published in UTC
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _rfc3339(value) -> bool:
+    """RFC 3339 date-time (jsonschema only checks it when rfc3339-validator is installed)."""
+    if not isinstance(value, str):
+        return True
+    return "T" in value.upper() and datetime.fromisoformat(value).tzinfo is not None
+
+
+def validator(event_type: str) -> jsonschema.Draft202012Validator:
+    """A validator for one event type's schema as committed in docs/events/."""
+    path = asyncapi.DOCS / asyncapi.SCHEMA_DIR / f"{event_type}.schema.json"
+    schema = json.loads(path.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema, format_checker=FORMATS)
+
+
+def errors_of(body: dict, event_type: str | None = None) -> list[str]:
+    """Every validation error of an event body against the schema of its (or the given) type."""
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in validator(event_type or body["type"]).iter_errors(body)
+    ]
+
+
+def created(response) -> dict:
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+@pytest.fixture(scope="module")
+def outbox_bodies(tmp_path_factory) -> list[dict]:
+    """Every outbox body the contacts service wrote while a client used its API."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('events')}/x.db"
+    database = migrated(url, MIGRATIONS)
+    settings = Settings(service="contacts", env="test", database_url=url)
+    client = create_app(settings, database=database, users=FakeUserDirectory()).test_client()
+    headers = {**auth("account_manager", "am-1"), "X-Request-ID": "req-event-docs-1"}
+    full = created(
+        client.post(
+            "/api/v1/companies",
+            headers=headers,
+            json={
+                "name": "Acme Freight",
+                "industry": "logistics",
+                "website": "https://acme.example",
+                "email": "ops@acme.example",
+                "country": "NL",
+                "annual_revenue": "1250000.50",
+                "employee_count": 120,
+            },
+        )
+    )
+    bare = created(client.post("/api/v1/companies", headers=headers, json={"name": "Bare"}))
+    patch = {"annual_revenue": "99.90", "city": "Rotterdam"}
+    response = client.patch(f"/api/v1/companies/{full['id']}", headers=headers, json=patch)
+    assert response.status_code == 200, response.json
+    person = {"first_name": "Ada", "last_name": "Lovelace", "company_id": full["id"]}
+    contact = created(client.post("/api/v1/contacts", headers=headers, json=person))
+    lonely = created(client.post("/api/v1/contacts", headers=headers, json={"last_name": "Solo"}))
+    response = client.patch(
+        f"/api/v1/contacts/{contact['id']}", headers=headers, json={"job_title": "CTO"}
+    )
+    assert response.status_code == 200, response.json
+    parties = ({"contact_id": contact["id"]}, {"company_id": bare["id"], "occurred_at": LOCAL})
+    for party in parties:
+        interaction = {"type": "call", "subject": "Quarterly review", **party}
+        created(client.post("/api/v1/interactions", headers=headers, json=interaction))
+    gone = [("contacts", contact["id"]), ("contacts", lonely["id"]), ("companies", full["id"])]
+    for collection, record_id in gone:  # the contact's interactions go with it, then the company
+        response = client.delete(f"/api/v1/{collection}/{record_id}", headers=headers)
+        assert response.status_code == 204, response.json
+    with database.sessions() as session:
+        rows = session.scalars(select(OutboxEvent).order_by(OutboxEvent.seq)).all()
+        bodies = [json.loads(row.body) for row in rows]
+        assert [b["type"] for b in bodies] == [row.event_type for row in rows]
+    database.dispose()
+    return bodies
+
+
+def test_generated_event_docs_are_up_to_date():
+    problems = asyncapi.differences(asyncapi.render(), asyncapi.on_disk())
+    assert not problems, "run `python -m shared.asyncapi`:\n" + "\n".join(problems)
+
+
+def test_the_generator_finds_the_contacts_catalog():
+    events = asyncapi.catalogs()
+    assert CONTACTS_CATALOG.keys() <= events.keys()
+    assert {events[t][0] for t in CONTACTS_CATALOG} == {"/crm/contacts"}
+
+
+def test_asyncapi_lists_exactly_the_catalog_event_types():
+    document = yaml.safe_load((asyncapi.DOCS / asyncapi.ASYNCAPI).read_text())
+    assert document["asyncapi"] == "2.6.0"
+    assert document["servers"]["rabbitmq"]["protocol"] == "amqp"
+    assert set(document["channels"]) == set(asyncapi.catalogs())
+    for event_type, channel in document["channels"].items():
+        assert channel["bindings"]["amqp"]["exchange"]["name"] == "crm.events"
+        message = channel["subscribe"]["message"]
+        assert message["name"] == event_type
+        assert message["contentType"] == "application/cloudevents+json"
+        assert (asyncapi.DOCS / message["payload"]["$ref"]).is_file()
+
+
+def test_the_events_page_lists_every_event_type():
+    page = (asyncapi.DOCS / "events.md").read_text()
+    missing = [t for t in asyncapi.catalogs() if f"(events/{t}.schema.json)" not in page]
+    assert not missing, f"add these to the table in docs/events.md: {missing}"
+
+
+def test_every_outbox_body_matches_its_schema(outbox_bodies):
+    failures = {f"{b['type']} {b['id']}": errors_of(b) for b in outbox_bodies}
+    failures = {event: errors for event, errors in failures.items() if errors}
+    assert not failures, json.dumps(failures, indent=2)
+
+
+def test_every_contacts_event_type_was_exercised(outbox_bodies):
+    assert {b["type"] for b in outbox_bodies} == set(CONTACTS_CATALOG)
+
+
+def test_the_bodies_cover_nulls_money_and_correlation(outbox_bodies):
+    """The schemas were checked against both filled and null values, not just one shape."""
+    companies = [b["data"] for b in outbox_bodies if b["type"].startswith("company.")]
+    assert {c["annual_revenue"] for c in companies} >= {"1250000.50", "99.90", None}
+    assert all(b["correlationid"] == "req-event-docs-1" for b in outbox_bodies)
+    assert "2026-01-31T08:00:00+00:00" in {b["data"].get("occurred_at") for b in outbox_bodies}
+
+
+def _body(outbox_bodies, event_type: str) -> dict:
+    return copy.deepcopy(next(b for b in outbox_bodies if b["type"] == event_type))
+
+
+@pytest.mark.parametrize(
+    "event_type, spoil, expected",
+    [
+        ("company.created", lambda b: b["data"].update(annual_revenue=1250000.5), "annual_revenue"),
+        ("company.created", lambda b: b["data"].update(employee_count="120"), "employee_count"),
+        ("company.created", lambda b: b.update(type="company.deleted"), "company.created"),
+        ("company.updated", lambda b: b["data"].pop("changed"), "changed"),
+        ("contact.created", lambda b: b["data"].pop("last_name"), "last_name"),
+        ("contact.created", lambda b: b.update(source="/crm/sales"), "/crm/contacts"),
+        ("contact.deleted", lambda b: b.update(time="yesterday"), "date-time"),
+        ("interaction.logged", lambda b: b["data"].update(type="fax"), "fax"),
+        ("interaction.logged", lambda b: b.pop("specversion"), "specversion"),
+    ],
+)
+def test_a_wrong_body_fails_validation(outbox_bodies, event_type, spoil, expected):
+    body = _body(outbox_bodies, event_type)
+    assert errors_of(body) == []
+    spoil(body)
+    errors = errors_of(body, event_type)
+    assert errors and any(expected in e for e in errors), errors

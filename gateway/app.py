@@ -7,6 +7,7 @@ import os
 from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway.api import auth, users
 from gateway.models import IdempotencyKey
@@ -39,6 +40,9 @@ def create_app(
     app.config["PUBLIC_ENDPOINTS"] = {"auth.Login", "openapi_json"}
     app.config["MAX_CONTENT_LENGTH"] = int(os.environ.get("GATEWAY_MAX_BODY_BYTES", 30_000_000))
     register_idempotency(app, IdempotencyKey)
+    hops = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
+    if hops:  # behind an ingress: the client is in X-Forwarded-For, not the peer address
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     register_rate_limits(app)
     upstreams = Upstreams(
         urls or upstream_urls(),
@@ -59,6 +63,5 @@ def register_rate_limits(app: Flask) -> None:
         default_limits=[],
         storage_uri=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
     )
-    limiter.limit(os.environ.get("LOGIN_RATE_LIMIT", "30 per minute"))(
-        app.view_functions["auth.Login"]
-    )
+    login = limiter.limit(os.environ.get("LOGIN_RATE_LIMIT", "30 per minute"))
+    app.view_functions["auth.Login"] = login(app.view_functions["auth.Login"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
@@ -63,6 +65,12 @@ class InteractionSchema(RecordSchema):
     contact_id = fields.String(allow_none=True)
     company_id = fields.String(allow_none=True)
     user_id = fields.String(dump_only=True)
+
+    @ma.post_load
+    def in_utc(self, data, **_kwargs):
+        if data.get("occurred_at") is not None:
+            data["occurred_at"] = data["occurred_at"].astimezone(UTC)
+        return data
 
 
 CompanyUpdateSchema = update_schema(CompanySchema)

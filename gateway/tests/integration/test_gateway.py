@@ -237,3 +237,24 @@ def test_the_merged_openapi_document_lists_every_service(system):
         ).status_code
         == 200
     )
+
+
+def test_logins_are_rate_limited_per_client_behind_a_trusted_proxy(gateway_db, monkeypatch):
+    monkeypatch.setenv("LOGIN_RATE_LIMIT", "3 per minute")
+    monkeypatch.setenv("TRUSTED_PROXY_HOPS", "1")
+    app = create_app(
+        Settings(service="gateway", env="test", database_url=gateway_db.url),
+        database=gateway_db,
+        urls={},
+    )
+    client = app.test_client()
+
+    def attempt(client_address):
+        return client.post(
+            "/api/v1/auth/login",
+            json={"email": "x@y.z", "password": "nope"},
+            headers={"X-Forwarded-For": client_address},
+        ).status_code
+
+    assert [attempt("203.0.113.7") for _ in range(4)] == [401, 401, 401, 429]
+    assert attempt("203.0.113.8") == 401  # another client behind the same ingress

@@ -294,3 +294,32 @@ def test_every_response_carries_a_request_id(client):
 def test_readiness_reports_the_database(client):
     response = client.get("/readyz")
     assert response.status_code == 200 and response.json["checks"]["database"] == "ok"
+
+
+def test_an_interaction_time_given_with_an_offset_is_kept_in_utc(client):
+    headers = auth("support_agent")
+    contact = client.post("/api/v1/contacts", json={"last_name": "Tz"}, headers=headers).json
+    made = client.post(
+        "/api/v1/interactions",
+        headers=headers,
+        json={
+            "type": "meeting",
+            "subject": "s",
+            "contact_id": contact["id"],
+            "occurred_at": "2026-03-01T10:00:00+02:00",
+        },
+    ).json
+    assert made["occurred_at"].startswith("2026-03-01T08:00:00")
+    read = client.get(f"/api/v1/interactions/{made['id']}", headers=headers).json
+    assert read["occurred_at"] == made["occurred_at"]
+    naive = client.post(
+        "/api/v1/interactions",
+        headers=headers,
+        json={
+            "type": "meeting",
+            "subject": "s",
+            "contact_id": contact["id"],
+            "occurred_at": "2026-03-01T10:00:00",
+        },
+    )
+    assert naive.status_code == 422 and "occurred_at" in naive.json["errors"]

@@ -13,7 +13,7 @@ import pika
 from shared.auth import Identity, issue_token
 from shared.config import DEFAULT_JWT_SECRET
 from shared.events import EXCHANGE
-from shared.topology import declare_exchange
+from shared.topology import RETRY_DELAYS_MS, declare_exchange, dlq_name, retry_name
 
 T = TypeVar("T")
 
@@ -77,3 +77,50 @@ class EventTap:
     def close(self) -> None:
         if self.connection.is_open:
             self.connection.close()
+
+
+def publish_event(amqp_url: str, body: bytes) -> None:
+    """Publish a CloudEvent to crm.events as a service's relay does: persistent, confirmed."""
+    event = json.loads(body)
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        declare_exchange(channel)
+        channel.basic_publish(
+            EXCHANGE,
+            event["type"],
+            body,
+            pika.BasicProperties(
+                content_type="application/cloudevents+json",
+                delivery_mode=pika.DeliveryMode.Persistent,
+                message_id=event["id"],
+                type=event["type"],
+            ),
+            mandatory=True,
+        )
+    finally:
+        connection.close()
+
+
+def delete_consumer_queues(amqp_url: str, queue: str, tiers: int = len(RETRY_DELAYS_MS)) -> None:
+    """Remove a consumer's queue, its dead-letter queue and its retry tiers (test clean-up)."""
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        channel = connection.channel()
+        for name in (queue, dlq_name(queue), *(retry_name(queue, t) for t in range(1, tiers + 1))):
+            channel.queue_delete(name)
+    finally:
+        connection.close()
+
+
+def has_consumer(amqp_url: str, queue: str) -> bool:
+    """The queue exists (so it is bound) and someone consumes from it."""
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        return connection.channel().queue_declare(queue, passive=True).method.consumer_count > 0
+    except pika.exceptions.ChannelClosedByBroker:  # not declared yet
+        return False
+    finally:
+        if connection.is_open:
+            connection.close()

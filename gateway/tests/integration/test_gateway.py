@@ -6,11 +6,12 @@ import threading
 import requests
 
 from gateway.app import create_app
-from gateway.tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, ThreadServer
+from gateway.tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from shared.auth import Identity, issue_token
 from shared.config import DEFAULT_JWT_SECRET, Settings
 from shared.testing.helpers import unique
 from shared.testing.postgres import free_port
+from shared.testing.servers import ThreadServer
 
 
 def login(base, email, password):

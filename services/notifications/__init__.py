@@ -1,0 +1,1 @@
+"""Notifications service: each user's in-app inbox, fed by events, with a live stream."""

@@ -1,0 +1,18 @@
+"""`python -m services.notifications migrate | worker | revision -m MSG`."""
+
+import sys
+from pathlib import Path
+
+from services.notifications.handlers import consumers
+from services.notifications.models import OutboxEvent
+from shared.cli import service_main
+
+if __name__ == "__main__":
+    sys.exit(
+        service_main(
+            service="notifications",
+            outbox_model=OutboxEvent,
+            migrations_dir=Path(__file__).parent / "migrations",
+            consumers=consumers,
+        )
+    )

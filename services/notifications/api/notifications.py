@@ -1,0 +1,100 @@
+"""/api/v1/notifications: the caller's own inbox, and its live stream."""
+
+from flask import Response, current_app, request
+from flask.views import MethodView
+
+from services.notifications import stream
+from services.notifications.domain import inbox
+from services.notifications.schemas import (
+    NotificationListArgs,
+    NotificationSchema,
+    NotificationUpdateSchema,
+    ReadAllSchema,
+    StreamArgs,
+    UnreadCountSchema,
+)
+from shared.api import Blueprint, page_schema
+from shared.web import current_identity, current_session, etag_of, if_match_version
+
+blp = Blueprint(
+    "notifications",
+    __name__,
+    url_prefix="/api/v1/notifications",
+    description="Notifications: the caller's own inbox, made from events, with a live stream.",
+)
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+SSE_DOC = {
+    "description": "text/event-stream: `retry:` first, then per notification `id: <id>`, "
+    "`event: notification`, `data: <the notification as JSON>`; `: keep-alive` comments "
+    "while quiet. The response ends after a few minutes; reconnect with `Last-Event-ID`.",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}
+
+
+@blp.route("")
+class Notifications(MethodView):
+    @blp.arguments(NotificationListArgs, location="query")
+    @blp.response(200, page_schema(NotificationSchema))
+    def get(self, args):
+        """List the caller's notifications, newest first (filters: is_read, type, record_*)"""
+        return inbox.list_notifications(
+            session=current_session(), actor=current_identity(), args=args
+        )
+
+
+@blp.route("/unread-count")
+class UnreadCount(MethodView):
+    @blp.response(200, UnreadCountSchema)
+    def get(self):
+        """How many of the caller's notifications are unread"""
+        return {"unread": inbox.unread_count(session=current_session(), actor=current_identity())}
+
+
+@blp.route("/read-all")
+class ReadAll(MethodView):
+    @blp.response(200, ReadAllSchema)
+    def post(self):
+        """Mark every unread notification of the caller read"""
+        updated = inbox.mark_all_read(session=current_session(), actor=current_identity())
+        return {"updated": updated}
+
+
+@blp.route("/stream")
+class NotificationStream(MethodView):
+    @blp.arguments(StreamArgs, location="query")
+    @blp.doc(responses={"200": SSE_DOC})
+    def get(self, args):
+        """Live stream (Server-Sent Events) of the caller's new notifications"""
+        user_id = inbox.owner_of_inbox(current_identity())
+        after = stream.resume_point(request.headers.get("Last-Event-ID") or args["last_event_id"])
+        frames = stream.events(
+            database=current_app.extensions["database"],
+            user_id=user_id,
+            after=after,
+            config=current_app.extensions["stream"],
+        )
+        return Response(frames, mimetype="text/event-stream", headers=SSE_HEADERS)
+
+
+@blp.route("/<notification_id>")
+class NotificationById(MethodView):
+    @blp.response(200, NotificationSchema)
+    def get(self, notification_id):
+        """Read one of the caller's notifications"""
+        notification = inbox.get_notification(
+            session=current_session(), actor=current_identity(), notification_id=notification_id
+        )
+        return notification, {"ETag": etag_of(notification)}
+
+    @blp.arguments(NotificationUpdateSchema)
+    @blp.response(200, NotificationSchema)
+    def patch(self, changes, notification_id):
+        """Mark one of the caller's notifications read or unread (If-Match honoured)"""
+        notification = inbox.mark(
+            session=current_session(),
+            actor=current_identity(),
+            notification_id=notification_id,
+            is_read=changes["is_read"],
+            expected_version=if_match_version(),
+        )
+        return notification, {"ETag": etag_of(notification)}

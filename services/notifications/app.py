@@ -1,0 +1,30 @@
+"""The notifications service's application factory."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from services.notifications.api import notifications
+from services.notifications.models import IdempotencyKey
+from services.notifications.stream import StreamConfig
+from shared.config import Settings
+from shared.db import Database
+from shared.idempotency import register_idempotency
+from shared.web import create_base_app
+
+SERVICE = "notifications"
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Flask:
+    settings = settings or Settings.from_env(SERVICE)
+    database = database or Database(settings.database_url)
+    app = create_base_app(
+        __name__,
+        settings,
+        database,
+        title="CRM notifications service",
+        blueprints=(notifications.blp,),
+    )
+    register_idempotency(app, IdempotencyKey)
+    app.extensions["stream"] = StreamConfig.from_settings(settings)
+    return app

@@ -1,0 +1,1 @@
+"""Service functions: keyword-only, no Flask, raising domain errors."""

@@ -1,0 +1,136 @@
+"""The live stream: Server-Sent Events of one user's new notifications, from short polls.
+
+Every `poll_seconds` the stream asks the database for the user's notifications with an id
+above the last one sent (ids are UUIDv7, so id order is creation order), each poll in its
+own short session, so an open stream holds no database connection while it waits. It sends a
+`retry:` hint first, a comment line as a heartbeat when it has been quiet for
+`heartbeat_seconds`, and ends after `max_seconds` so that no server worker is held forever,
+or at once when the process is shutting down; the client reconnects and resumes with
+`Last-Event-ID`. No Flask here.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from services.notifications.domain.inbox import newer_than, newest_id
+from services.notifications.schemas import NotificationSchema
+from shared import jsonio, lifecycle
+from shared.config import Settings
+from shared.db import Database
+from shared.errors import ValidationFailed
+from shared.logs import get_logger
+
+_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+#: A notification whose transaction commits up to this long after a newer one's (two workers
+#: at once) is still sent; the stream remembers what it sent in this window to send it once.
+LOOKBACK_MS = 5_000
+_SCHEMA = NotificationSchema()
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    poll_seconds: float = 0.5
+    heartbeat_seconds: float = 15.0
+    max_seconds: float = 300.0
+    retry_ms: int = 3_000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StreamConfig:
+        """From CRM_SSE_POLL_SECONDS, _HEARTBEAT_SECONDS, _MAX_SECONDS and _RETRY_MS."""
+        extra = settings.extra
+        return cls(
+            poll_seconds=float(extra.get("CRM_SSE_POLL_SECONDS", cls.poll_seconds)),
+            heartbeat_seconds=float(extra.get("CRM_SSE_HEARTBEAT_SECONDS", cls.heartbeat_seconds)),
+            max_seconds=float(extra.get("CRM_SSE_MAX_SECONDS", cls.max_seconds)),
+            retry_ms=int(extra.get("CRM_SSE_RETRY_MS", cls.retry_ms)),
+        )
+
+
+def resume_point(last_event_id: str | None) -> str | None:
+    """A client's Last-Event-ID, checked to be a notification id; None when it sent none."""
+    if not last_event_id:
+        return None
+    value = last_event_id.strip().lower()
+    if not _ID.match(value):
+        raise ValidationFailed({"Last-Event-ID": ["Not a notification id."]})
+    return value
+
+
+def millis_of(notification_id: str) -> int:
+    """The creation time (Unix ms) a UUIDv7 carries in its first 48 bits."""
+    return int(notification_id.replace("-", "")[:12], 16)
+
+
+def floor_id(millis: int) -> str:
+    """An id below every UUIDv7 made at `millis` or later."""
+    digits = f"{max(millis, 0):012x}"
+    return f"{digits[:8]}-{digits[8:]}-0000-0000-000000000000"
+
+
+class Cursor:
+    """What a stream has sent: each notification above `start` once, in id order."""
+
+    def __init__(self, start: str) -> None:
+        self.start = start
+        self.sent: dict[str, int] = {}  # id -> its millisecond, for the lookback window
+
+    def floor(self) -> str:
+        if not self.sent:
+            return self.start
+        return max(self.start, floor_id(max(self.sent.values()) - LOOKBACK_MS))
+
+    def mark(self, notification_id: str) -> None:
+        self.sent[notification_id] = millis_of(notification_id)
+        oldest_kept = max(self.sent.values()) - LOOKBACK_MS
+        self.sent = {i: ms for i, ms in self.sent.items() if ms >= oldest_kept}
+
+
+def frame(notification: Any) -> str:
+    data = jsonio.dumps(_SCHEMA.dump(notification))
+    return f"id: {notification.id}\nevent: notification\ndata: {data}\n\n"
+
+
+def events(
+    *,
+    database: Database,
+    user_id: str,
+    after: str | None,
+    config: StreamConfig,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[str]:
+    """The frames of one stream: after `after`, or, without it, only what is newer than now."""
+    started, sent = clock(), 0
+    yield f"retry: {config.retry_ms}\n\n"  # sent at once, so the client knows it is connected
+    try:
+        with database.sessions() as session:
+            cursor = Cursor(after or newest_id(session=session, user_id=user_id) or "")
+        quiet_since = clock()
+        while clock() - started < config.max_seconds and not lifecycle.stopping():
+            with database.sessions() as session:
+                fresh = newer_than(
+                    session=session, user_id=user_id, after=cursor.floor(), skip=cursor.sent
+                )
+                frames = [(n.id, frame(n)) for n in fresh]
+            for notification_id, text in frames:
+                cursor.mark(notification_id)
+                sent += 1
+                yield text
+            if frames:
+                quiet_since = clock()
+            elif clock() - quiet_since >= config.heartbeat_seconds:
+                quiet_since = clock()
+                yield ": keep-alive\n\n"
+            sleep(config.poll_seconds)
+    except SQLAlchemyError as exc:  # the client reconnects after `retry` and resumes
+        log.warning("stream_database_error", user_id=user_id, error=repr(exc))
+    finally:
+        log.info("stream_closed", user_id=user_id, sent=sent, seconds=round(clock() - started, 1))

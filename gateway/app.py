@@ -48,6 +48,7 @@ def create_app(
         urls or upstream_urls(),
         connect_timeout=float(os.environ.get("UPSTREAM_CONNECT_TIMEOUT", 2)),
         read_timeout=float(os.environ.get("UPSTREAM_READ_TIMEOUT", 30)),
+        stream_read_timeout=float(os.environ.get("UPSTREAM_STREAM_READ_TIMEOUT", 60)),
     )
     register_proxy(app, upstreams)
     api = app.extensions["api"]

@@ -1,13 +1,19 @@
-"""Forwarding /api/v1/... to the service that owns the path: pooled, with timeouts."""
+"""Forwarding /api/v1/... to the service that owns the path: pooled, with timeouts.
+
+Responses are passed on chunk by chunk as they arrive, never buffered whole, so a
+Server-Sent Events stream (text/event-stream) reaches the client frame by frame.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import requests
 from flask import Flask, Response, g, request, stream_with_context
 from requests.adapters import HTTPAdapter
 
+from shared import lifecycle
 from shared.errors import problem
 
 #: First path segment after /api/v1 → the service that owns it.
@@ -15,8 +21,16 @@ ROUTES = {
     "companies": "contacts",
     "contacts": "contacts",
     "interactions": "contacts",
+    "notifications": "notifications",
 }
-DEFAULT_URLS = {"contacts": "http://127.0.0.1:8001"}
+DEFAULT_URLS = {
+    "contacts": "http://127.0.0.1:8001",
+    "notifications": "http://127.0.0.1:8005",
+}
+#: Long-lived event streams: their own connection pool and read timeout (the longest a stream
+#: may stay silent; services send a heartbeat well within it).
+STREAMS = {"notifications/stream"}
+EVENT_STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -39,18 +53,36 @@ def upstream_urls(environ=os.environ) -> dict[str, str]:
     }
 
 
-class Upstreams:
-    """One pooled HTTP session to all services, with connect and read timeouts."""
+def _session(pools: int, size: int) -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=pools, pool_maxsize=size, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
-    def __init__(self, urls: dict[str, str], connect_timeout: float, read_timeout: float) -> None:
+
+class Upstreams:
+    """Pooled HTTP sessions to all services, with connect and read timeouts.
+
+    Event streams get a session of their own, so that open streams never take the pooled
+    connections that ordinary requests need, and a pool big enough to keep one per stream.
+    """
+
+    def __init__(
+        self,
+        urls: dict[str, str],
+        connect_timeout: float,
+        read_timeout: float,
+        stream_read_timeout: float = 60.0,
+        stream_pool_size: int = 1000,
+    ) -> None:
         self.urls = urls
         self.timeout = (connect_timeout, read_timeout)
-        self.http = requests.Session()
-        adapter = HTTPAdapter(pool_connections=len(urls) or 1, pool_maxsize=64, max_retries=0)
-        self.http.mount("http://", adapter)
-        self.http.mount("https://", adapter)
+        self.stream_timeout = (connect_timeout, stream_read_timeout)
+        self.http = _session(len(urls) or 1, 64)
+        self.streams = _session(len(urls) or 1, stream_pool_size)
 
-    def forward(self, service: str) -> Response:
+    def forward(self, service: str, path: str) -> Response:
         url = self.urls[service] + request.path
         if request.query_string:
             url += "?" + request.query_string.decode()
@@ -59,14 +91,18 @@ class Upstreams:
         headers["X-Forwarded-For"] = ", ".join(
             filter(None, [request.headers.get("X-Forwarded-For"), request.remote_addr])
         )
+        streaming = path in STREAMS
+        http, timeout = (
+            (self.streams, self.stream_timeout) if streaming else (self.http, self.timeout)
+        )
         try:
-            upstream = self.http.request(
+            upstream = http.request(
                 request.method,
                 url,
                 headers=headers,
                 data=request.get_data(),
                 stream=True,
-                timeout=self.timeout,
+                timeout=timeout,
                 allow_redirects=False,
             )
         except requests.exceptions.ConnectTimeout:
@@ -90,13 +126,25 @@ class Upstreams:
             for k, v in upstream.headers.items()
             if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id"
         ]
+        # chunk_size=None: each chunk as the service sent it, never waiting to fill a buffer
+        chunks = upstream.iter_content(chunk_size=None)
         response = Response(
-            stream_with_context(upstream.iter_content(chunk_size=None)),
+            stream_with_context(_until_shutdown(chunks) if streaming else chunks),
             status=upstream.status_code,
             headers=response_headers,
         )
+        if response.mimetype == "text/event-stream":
+            response.headers.update(EVENT_STREAM_HEADERS)  # and tell proxies in front not to buffer
         response.call_on_close(upstream.close)
         return response
+
+
+def _until_shutdown(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """An event stream's chunks, ending at the first one after this process began to stop."""
+    for chunk in chunks:
+        yield chunk
+        if lifecycle.stopping():
+            return
 
 
 def register_proxy(app: Flask, upstreams: Upstreams) -> None:
@@ -107,4 +155,4 @@ def register_proxy(app: Flask, upstreams: Upstreams) -> None:
         service = ROUTES.get(path.split("/", 1)[0])
         if service is None or service not in upstreams.urls:
             return problem(404, f"No resource at /api/v1/{path}.")
-        return upstreams.forward(service)
+        return upstreams.forward(service, path)

@@ -12,8 +12,14 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 # Threads rather than more processes: requests mostly wait on PostgreSQL and
 # on other services, and each extra process costs a full copy of the app.
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
-worker_class = "gthread"
+# gthread (a thread per request in flight) by default. The gateway and the
+# notifications service hold Server-Sent Events streams open for minutes, so
+# they run with GUNICORN_WORKER_CLASS=gevent: an open stream costs a greenlet,
+# not one of a few threads (docs/ops.md, "Worker classes").
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS") or "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS") or 4)
+# gevent only: connections (open streams included) per worker process.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS") or 1000)
 
 # On SIGTERM, requests in flight get 30 s to finish; Kubernetes'
 # terminationGracePeriodSeconds and compose's stop_grace_period are longer.
@@ -32,3 +38,10 @@ control_socket_disable = True
 
 # Whose X-Forwarded-* headers to believe (e.g. the ingress controller).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_worker_init(worker):
+    """Let long-lived responses see the worker's SIGTERM (shared/lifecycle.py)."""
+    from shared import lifecycle
+
+    lifecycle.watch(lambda: not worker.alive)

@@ -25,6 +25,12 @@ from shared.config import ConfigError, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
+#: Each service has a web Deployment, a worker Deployment, a migration Job and a database;
+#: its web port and its worker's probe port.
+SERVICES = {"contacts": (8001, 9001), "notifications": (8005, 9005)}
+WORKERS = {f"{name}-worker" for name in SERVICES}
+#: Processes that hold Server-Sent Events streams run gunicorn's gevent worker class.
+GEVENT = {"gateway", "notifications"}
 KUBERNETES_VERSION = "1.30"
 OVERLAYS = ["dev", "prod"]
 POD_OWNERS = {"Deployment", "StatefulSet", "Job"}
@@ -252,7 +258,7 @@ def test_the_test_kustomize_refuses_what_it_does_not_implement(tmp_path):
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_deployment_has_probes_resources_and_a_non_root_security_context(overlay):
     deployments = of_kind(rendered(overlay), "Deployment")
-    assert set(deployments) == {"gateway", "contacts", "contacts-worker"}
+    assert set(deployments) == {"gateway", *SERVICES, *WORKERS}
     for name, deployment in deployments.items():
         spec = pod_spec(deployment)
         assert spec["securityContext"]["runAsNonRoot"] is True, name
@@ -341,7 +347,7 @@ def test_ingress_autoscalers_and_disruption_budgets_point_at_existing_objects(ov
                 p["name"] for p in services["gateway"]["spec"]["ports"]
             }
     autoscalers = of_kind(docs, "HorizontalPodAutoscaler")
-    assert set(autoscalers) == {"gateway", "contacts"}
+    assert set(autoscalers) == {"gateway", *SERVICES}
     for hpa in autoscalers.values():
         target = deployments[hpa["spec"]["scaleTargetRef"]["name"]]
         assert "replicas" not in target["spec"], "the HPA owns the replica count"
@@ -357,9 +363,10 @@ def test_ingress_autoscalers_and_disruption_budgets_point_at_existing_objects(ov
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_workers_get_time_to_finish_the_message_in_hand(overlay):
     deployments = of_kind(rendered(overlay), "Deployment")
-    assert pod_spec(deployments["contacts-worker"])["terminationGracePeriodSeconds"] >= 40
+    for name in WORKERS:
+        assert pod_spec(deployments[name])["terminationGracePeriodSeconds"] >= 40, name
     graceful_timeout = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["graceful_timeout"]
-    for name in ("gateway", "contacts"):
+    for name in ("gateway", *SERVICES):
         assert pod_spec(deployments[name])["terminationGracePeriodSeconds"] > graceful_timeout
 
 
@@ -368,8 +375,9 @@ def test_migrations_run_as_jobs_for_each_service_database(overlay):
     jobs = of_kind(rendered(overlay), "Job")
     commands = {name: pod_spec(job)["containers"][0]["command"] for name, job in jobs.items()}
     assert commands["gateway-migrate"] == ["python", "-m", "gateway", "migrate"]
-    assert commands["contacts-migrate"] == ["python", "-m", "services.contacts", "migrate"]
-    for name in ("gateway-migrate", "contacts-migrate"):
+    for name in SERVICES:
+        assert commands[f"{name}-migrate"] == ["python", "-m", f"services.{name}", "migrate"]
+    for name in ("gateway-migrate", *(f"{name}-migrate" for name in SERVICES)):
         assert pod_spec(jobs[name])["restartPolicy"] == "Never"
         assert pod_spec(jobs[name]).get("initContainers") is None
     assert ("gateway-seed" in jobs) == (overlay == "dev"), "the admin seed is for development"
@@ -395,8 +403,9 @@ def test_credentials_come_from_the_secret_by_reference_never_inline(overlay):
         for name, doc in of_kind(docs, "Deployment").items()
     }
     assert database_urls["gateway"]["key"] == "GATEWAY_DATABASE_URL"
-    assert database_urls["contacts"]["key"] == database_urls["contacts-worker"]["key"]
-    assert database_urls["contacts"]["key"] == "CONTACTS_DATABASE_URL"
+    for name in SERVICES:
+        assert database_urls[name]["key"] == database_urls[f"{name}-worker"]["key"]
+        assert database_urls[name]["key"] == f"{name.upper()}_DATABASE_URL"
 
 
 def test_prod_runs_in_production_mode_without_the_placeholder_secret():
@@ -405,8 +414,9 @@ def test_prod_runs_in_production_mode_without_the_placeholder_secret():
     assert config_value(dev, "CRM_ENV") == "development"
     assert of_kind(prod, "Secret") == {}, "prod must not overwrite the real crm-secrets"
     assert set(of_kind(dev, "Secret")) == {SECRET_NAME}
-    replicas = of_kind(prod, "Deployment")["contacts-worker"]["spec"]["replicas"]
-    assert replicas > of_kind(dev, "Deployment")["contacts-worker"]["spec"]["replicas"]
+    for name in WORKERS:
+        replicas = of_kind(prod, "Deployment")[name]["spec"]["replicas"]
+        assert replicas > of_kind(dev, "Deployment")[name]["spec"]["replicas"], name
     for name, hpa in of_kind(prod, "HorizontalPodAutoscaler").items():
         assert hpa["spec"]["minReplicas"] > 2, name
 
@@ -429,11 +439,15 @@ def test_postgres_creates_every_database_the_urls_name_in_compose_and_in_k8s():
     assert configmap["postgres-init"]["data"]["init-databases.sh"] == script
     created = set(re.search(r"^for database in ([^;]+);", script, re.MULTILINE)[1].split())
     secret = read_documents(K8S / "base" / "secret.yaml")[0]["stringData"]
-    urls = [secret["GATEWAY_DATABASE_URL"], secret["CONTACTS_DATABASE_URL"]]
+    urls = [
+        secret["GATEWAY_DATABASE_URL"],
+        *(secret[f"{n.upper()}_DATABASE_URL"] for n in SERVICES),
+    ]
     urls += [
         s["environment"]["DATABASE_URL"] for s in compose_services().values() if "command" in s
     ]
-    assert {url.rsplit("/", 1)[1] for url in urls} == created == {"crm_gateway", "crm_contacts"}
+    expected = {"crm_gateway", *(f"crm_{name}" for name in SERVICES)}
+    assert {url.rsplit("/", 1)[1] for url in urls} == created == expected
 
 
 # ---- NetworkPolicies, evaluated: which connections they allow ----
@@ -505,15 +519,15 @@ def test_network_policies_open_exactly_the_intended_paths(overlay):
         name: ("crm", doc["spec"]["template"]["metadata"]["labels"])
         for name, doc in ((d["metadata"]["name"], d) for d in docs if d["kind"] in POD_OWNERS)
     }
-    database_clients = {"gateway", "contacts", "contacts-worker"} | {
+    database_clients = {"gateway", *SERVICES, *WORKERS} | {
         name for name in pods if name.endswith(("-migrate", "-seed"))
     }
     allowed = [
         (INGRESS_CONTROLLER, pods["gateway"], 8080),
-        (pods["gateway"], pods["contacts"], 8001),
+        *((pods["gateway"], pods[name], port) for name, (port, _) in SERVICES.items()),
         (pods["contacts"], pods["gateway"], 8080),
         (pods["contacts-worker"], pods["gateway"], 8080),
-        (pods["contacts-worker"], pods["rabbitmq"], 5672),
+        *((pods[name], pods["rabbitmq"], 5672) for name in WORKERS),
         *((pods[name], pods["postgres"], 5432) for name in database_clients),
     ]
     for source, destination, port in allowed:
@@ -526,6 +540,10 @@ def test_network_policies_open_exactly_the_intended_paths(overlay):
         (INGRESS_CONTROLLER, pods["contacts"], 8001),
         (STRANGER, pods["contacts-worker"], 9001),
         (pods["gateway"], pods["contacts-worker"], 9001),
+        (INGRESS_CONTROLLER, pods["notifications"], 8005),
+        (pods["contacts"], pods["notifications"], 8005),
+        (pods["notifications"], pods["rabbitmq"], 5672),
+        (pods["notifications-worker"], pods["gateway"], 8080),
         (INGRESS_CONTROLLER, pods["rabbitmq"], 15672),
         (STRANGER, pods["gateway"], 8080),
         (STRANGER, pods["postgres"], 5432),
@@ -594,20 +612,20 @@ def test_compose_publishes_ports_on_loopback_only():
 
 def test_compose_project_services_run_existing_entry_points_in_development_mode():
     services = {n: s for n, s in compose_services().items() if uses_project_image(s)}
-    assert {"gateway", "contacts", "contacts-worker", "gateway-migrate", "contacts-migrate"} <= set(
-        services
-    )
+    expected = {"gateway", "gateway-migrate"}
+    expected |= {f"{name}{part}" for name in SERVICES for part in ("", "-worker", "-migrate")}
+    assert expected <= set(services)
     for name, service in services.items():
         assert entry_point_problem(service["command"]) is None, name
         env = service["environment"]
         assert env["CRM_ENV"] == "development", name
         assert "dev" in env["JWT_SECRET"] and len(env["JWT_SECRET"]) >= 32, name
-        database = {"gateway": "crm_gateway", "services.contacts": "crm_contacts"}[
-            module_of(service["command"])
-        ]
+        module = module_of(service["command"])
+        database = "crm_gateway" if module == "gateway" else f"crm_{module.split('.')[1]}"
         assert env["DATABASE_URL"].endswith(f"@postgres:5432/{database}"), name
     assert services["contacts"]["environment"]["USERS_URL"] == "http://gateway:8080"
-    assert services["gateway"]["environment"]["CONTACTS_URL"] == "http://contacts:8001"
+    for name, (port, _) in SERVICES.items():
+        assert services["gateway"]["environment"][f"{name.upper()}_URL"] == f"http://{name}:{port}"
 
 
 def test_compose_processes_wait_for_their_migrations_and_report_health():
@@ -643,7 +661,8 @@ def test_compose_postgres_runs_the_database_init_script():
 
 
 def test_gunicorn_config_comes_from_the_environment(monkeypatch):
-    for name in ("HOST", "PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "FORWARDED_ALLOW_IPS"):
+    variables = ("HOST", "PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "FORWARDED_ALLOW_IPS")
+    for name in (*variables, "GUNICORN_WORKER_CLASS", "GUNICORN_WORKER_CONNECTIONS"):
         monkeypatch.delenv(name, raising=False)
     defaults = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert defaults["bind"] == "127.0.0.1:8000"
@@ -655,9 +674,36 @@ def test_gunicorn_config_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("PORT", "8001")
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
     monkeypatch.setenv("GUNICORN_THREADS", "8")
+    monkeypatch.setenv("GUNICORN_WORKER_CLASS", "gevent")
     configured = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert configured["bind"] == "0.0.0.0:8001"
     assert (configured["workers"], configured["threads"]) == (3, 8)
+    assert (configured["worker_class"], configured["worker_connections"]) == ("gevent", 1000)
+
+
+def worker_class_of(environment: dict) -> str:
+    return environment.get("GUNICORN_WORKER_CLASS", "gthread")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_processes_that_hold_event_streams_run_gevent_workers_everywhere(overlay):
+    """The gateway and notifications run gevent in k8s, compose and `make run`; others gthread."""
+    for name, doc in of_kind(rendered(overlay), "Deployment").items():
+        container = pod_spec(doc)["containers"][0]
+        if container["command"][0] != "gunicorn":
+            continue
+        env = {k: v["value"] for k, v in env_of(container).items() if "value" in v}
+        assert worker_class_of(env) == ("gevent" if name in GEVENT else "gthread"), name
+    for name, service in compose_services().items():
+        if service.get("command", [""])[0] == "gunicorn":
+            expected = "gevent" if name in GEVENT else "gthread"
+            assert worker_class_of(service["environment"]) == expected, name
+    procfile = dict(
+        line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
+    )
+    for name, command in procfile.items():
+        if "exec gunicorn" in command:
+            assert ("GUNICORN_WORKER_CLASS=gevent" in command) == (name in GEVENT), name
 
 
 def test_the_image_runs_as_a_numeric_non_root_user_without_dev_dependencies():

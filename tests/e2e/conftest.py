@@ -9,33 +9,42 @@ from pathlib import Path
 import pytest
 import requests
 
-from shared.testing.helpers import eventually
+from shared.testing.helpers import delete_consumer_queues, eventually, unique
 from shared.testing.postgres import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = {"email": "admin@e2e.test", "password": "e2e-admin-password"}
+#: Every service of the system: each has a web process (<NAME>_PORT) and an event worker
+#: (<NAME>_WORKER_HEALTH_PORT), and its own database (<NAME>_DATABASE_URL).
+SERVICES = ("contacts", "notifications")
 
 
 class RunningSystem:
     def __init__(self, tmp: Path, databases: dict[str, str], amqp_url: str) -> None:
-        self.ports = {"gateway": free_port(), "contacts": free_port(), "worker": free_port()}
-        self.gateway = f"http://127.0.0.1:{self.ports['gateway']}"
-        self.contacts = f"http://127.0.0.1:{self.ports['contacts']}"
+        self.ports = {"gateway": free_port()}
+        for name in SERVICES:
+            self.ports[name], self.ports[f"{name}-worker"] = free_port(), free_port()
+        self.urls = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
+        self.gateway, self.contacts = self.urls["gateway"], self.urls["contacts"]
         self.amqp_url = amqp_url
+        # Its own consumer queue, so that another system on this broker takes none of its events.
+        self.notifications_queue = unique("e2e-notifications") + ".inbox"
         self.log = tmp / "system.log"
         self.env = {
             **os.environ,
             "CRM_VAR_DIR": str(tmp / "var"),
             "GATEWAY_PORT": str(self.ports["gateway"]),
-            "CONTACTS_PORT": str(self.ports["contacts"]),
-            "CONTACTS_WORKER_HEALTH_PORT": str(self.ports["worker"]),
             "GATEWAY_DATABASE_URL": databases["gateway"],
-            "CONTACTS_DATABASE_URL": databases["contacts"],
             "CRM_ADMIN_EMAIL": ADMIN["email"],
             "CRM_ADMIN_PASSWORD": ADMIN["password"],
             "AMQP_URL": amqp_url,
             "LOGIN_RATE_LIMIT": "1000 per minute",
+            "CRM_NOTIFICATIONS_QUEUE": self.notifications_queue,
         }
+        for name in SERVICES:
+            self.env[f"{name.upper()}_PORT"] = str(self.ports[name])
+            self.env[f"{name.upper()}_WORKER_HEALTH_PORT"] = str(self.ports[f"{name}-worker"])
+            self.env[f"{name.upper()}_DATABASE_URL"] = databases[name]
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "RunningSystem":
@@ -48,11 +57,7 @@ class RunningSystem:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
-        probes = [
-            f"{self.gateway}/readyz",
-            f"{self.contacts}/readyz",
-            f"http://127.0.0.1:{self.ports['worker']}/readyz",
-        ]
+        probes = [f"{url}/readyz" for url in self.urls.values()]
         try:
             eventually(lambda: all(self._ok(url) for url in probes), timeout=90, interval=0.5)
         except AssertionError:
@@ -95,11 +100,12 @@ def system(tmp_path_factory, postgres, amqp_url):
     tmp = tmp_path_factory.mktemp("e2e")
     databases = {
         name: postgres.create_database(f"e2e_{name}_{int(time.time())}")
-        for name in ("gateway", "contacts")
+        for name in ("gateway", *SERVICES)
     }
     running = RunningSystem(tmp, databases, amqp_url).start()
     yield running
     running.stop()
+    delete_consumer_queues(amqp_url, running.notifications_queue)
 
 
 @pytest.fixture(scope="session")

@@ -181,6 +181,17 @@ def before_commit(hook: Callable[[Session, Response], None]) -> None:
     g.setdefault("before_commit", []).append(hook)
 
 
+def after_failed_commit(hook: Callable[[Exception], None]) -> None:
+    """Run `hook` if this request's commit fails, e.g. to undo a call to another service."""
+    replacement = g.get("on_commit_error")
+
+    def on_commit_error(exc: Exception) -> Response:
+        hook(exc)
+        return replacement(exc) if replacement else _commit_failure(exc)
+
+    g.on_commit_error = on_commit_error
+
+
 def etag_of(record) -> str:
     return f'"{record.version}"'
 

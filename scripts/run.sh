@@ -13,8 +13,11 @@ export CRM_VAR_DIR=${CRM_VAR_DIR:-$PWD/var}
 export GATEWAY_PORT=${GATEWAY_PORT:-8080}
 export CONTACTS_PORT=${CONTACTS_PORT:-8001}
 export CONTACTS_WORKER_HEALTH_PORT=${CONTACTS_WORKER_HEALTH_PORT:-9001}
+export SALES_PORT=${SALES_PORT:-8002}
+export SALES_WORKER_HEALTH_PORT=${SALES_WORKER_HEALTH_PORT:-9002}
 export GATEWAY_DATABASE_URL=${GATEWAY_DATABASE_URL:-sqlite:///$CRM_VAR_DIR/gateway.db}
 export CONTACTS_DATABASE_URL=${CONTACTS_DATABASE_URL:-sqlite:///$CRM_VAR_DIR/contacts.db}
+export SALES_DATABASE_URL=${SALES_DATABASE_URL:-sqlite:///$CRM_VAR_DIR/sales.db}
 export CRM_ADMIN_EMAIL=${CRM_ADMIN_EMAIL:-admin@crm.local}
 export CRM_ADMIN_PASSWORD=${CRM_ADMIN_PASSWORD:-admin12345}
 if [ -t 1 ]; then export LOG_FORMAT=${LOG_FORMAT:-console}; fi
@@ -23,6 +26,7 @@ mkdir -p "$CRM_VAR_DIR"
 migrate() {
   DATABASE_URL=$GATEWAY_DATABASE_URL python -m gateway migrate
   DATABASE_URL=$CONTACTS_DATABASE_URL python -m services.contacts migrate
+  DATABASE_URL=$SALES_DATABASE_URL python -m services.sales migrate
 }
 
 seed() {

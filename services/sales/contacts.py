@@ -8,6 +8,7 @@ import requests
 
 from shared import jsonio
 from shared.auth import service_token
+from shared.deadline import deadline_header
 from shared.errors import Conflict, UpstreamFailed, UpstreamUnavailable, ValidationFailed
 from shared.ids import new_id
 from shared.logs import get_logger, request_id_var
@@ -38,6 +39,7 @@ class HttpContacts:
         headers = {
             "Authorization": f"Bearer {service_token('sales', self.secret)}",
             "X-Request-ID": request_id_var.get() or new_id(),
+            **deadline_header(self.timeout[1]),
         }
         if body is not None:
             headers["Content-Type"] = "application/json"

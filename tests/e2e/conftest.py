@@ -9,34 +9,47 @@ from pathlib import Path
 import pytest
 import requests
 
-from shared.testing.helpers import eventually
+from shared.testing.helpers import eventually, unique
 from shared.testing.postgres import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = {"email": "admin@e2e.test", "password": "e2e-admin-password"}
 
 
+#: Every service `make run` starts, each with a web process and an event worker.
+SERVICES = ("contacts", "sales")
+
+
 class RunningSystem:
     def __init__(self, tmp: Path, databases: dict[str, str], amqp_url: str) -> None:
-        self.ports = {"gateway": free_port(), "contacts": free_port(), "worker": free_port()}
+        self.ports = {"gateway": free_port()}
+        for service in SERVICES:
+            self.ports[service] = free_port()
+            self.ports[f"{service}-worker"] = free_port()
         self.gateway = f"http://127.0.0.1:{self.ports['gateway']}"
-        self.contacts = f"http://127.0.0.1:{self.ports['contacts']}"
         self.amqp_url = amqp_url
         self.log = tmp / "system.log"
         self.env = {
             **os.environ,
             "CRM_VAR_DIR": str(tmp / "var"),
             "GATEWAY_PORT": str(self.ports["gateway"]),
-            "CONTACTS_PORT": str(self.ports["contacts"]),
-            "CONTACTS_WORKER_HEALTH_PORT": str(self.ports["worker"]),
             "GATEWAY_DATABASE_URL": databases["gateway"],
-            "CONTACTS_DATABASE_URL": databases["contacts"],
             "CRM_ADMIN_EMAIL": ADMIN["email"],
             "CRM_ADMIN_PASSWORD": ADMIN["password"],
             "AMQP_URL": amqp_url,
             "LOGIN_RATE_LIMIT": "1000 per minute",
+            "HTTP_TIMEOUT": "3",
         }
+        for service in SERVICES:
+            prefix = service.upper()
+            self.env[f"{prefix}_PORT"] = str(self.ports[service])
+            self.env[f"{prefix}_WORKER_HEALTH_PORT"] = str(self.ports[f"{service}-worker"])
+            self.env[f"{prefix}_DATABASE_URL"] = databases[service]
         self.process: subprocess.Popen | None = None
+
+    def url(self, process: str) -> str:
+        """The base URL of one process: `gateway`, a service, or `<service>-worker` (health)."""
+        return f"http://127.0.0.1:{self.ports[process]}"
 
     def start(self) -> "RunningSystem":
         self.process = subprocess.Popen(
@@ -48,11 +61,7 @@ class RunningSystem:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
-        probes = [
-            f"{self.gateway}/readyz",
-            f"{self.contacts}/readyz",
-            f"http://127.0.0.1:{self.ports['worker']}/readyz",
-        ]
+        probes = [f"{self.url(process)}/readyz" for process in self.ports]
         try:
             eventually(lambda: all(self._ok(url) for url in probes), timeout=90, interval=0.5)
         except AssertionError:
@@ -80,6 +89,24 @@ class RunningSystem:
             os.killpg(self.process.pid, signal.SIGKILL)
             return self.process.wait(timeout=10)
 
+    def api(self, method: str, path: str, headers: dict, **kwargs) -> requests.Response:
+        """Call /api/v1<path> through the gateway."""
+        return requests.request(
+            method, f"{self.gateway}/api/v1{path}", headers=headers, timeout=10, **kwargs
+        )
+
+    def new_user(self, admin: dict, role: str) -> tuple[dict, dict]:
+        """An admin creates a user with `role`; returns the user and their auth headers."""
+        email, password = f"{unique(role)}@e2e.test", "a-long-password"
+        response = self.api(
+            "POST",
+            "/users",
+            admin,
+            json={"email": email, "name": role, "role": role, "password": password},
+        )
+        assert response.status_code == 201, response.text
+        return response.json(), self.login(email, password)
+
     def login(self, email: str, password: str) -> dict:
         response = requests.post(
             f"{self.gateway}/api/v1/auth/login",
@@ -95,7 +122,7 @@ def system(tmp_path_factory, postgres, amqp_url):
     tmp = tmp_path_factory.mktemp("e2e")
     databases = {
         name: postgres.create_database(f"e2e_{name}_{int(time.time())}")
-        for name in ("gateway", "contacts")
+        for name in ("gateway", *SERVICES)
     }
     running = RunningSystem(tmp, databases, amqp_url).start()
     yield running

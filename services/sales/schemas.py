@@ -87,10 +87,10 @@ class LeadSchema(RecordSchema):
     notes = fields.String(allow_none=True, validate=validate.Length(max=20_000))
     campaign_id = fields.String(allow_none=True)
     owner_id = _text(100)
-    converted_at = fields.DateTime(dump_only=True)
-    converted_contact_id = fields.String(dump_only=True)
-    converted_company_id = fields.String(dump_only=True)
-    converted_opportunity_id = fields.String(dump_only=True)
+    converted_at = fields.DateTime(dump_only=True, allow_none=True)
+    converted_contact_id = fields.String(dump_only=True, allow_none=True)
+    converted_company_id = fields.String(dump_only=True, allow_none=True)
+    converted_opportunity_id = fields.String(dump_only=True, allow_none=True)
 
     @ma.post_load
     def normalise_email(self, data, **_kwargs):
@@ -121,9 +121,9 @@ class OpportunitySchema(RecordSchema):
     contact_id = fields.String(allow_none=True)
     company_id = fields.String(allow_none=True)
     campaign_id = fields.String(allow_none=True)
-    lead_id = fields.String(dump_only=True)
+    lead_id = fields.String(dump_only=True, allow_none=True)
     owner_id = _text(100)
-    closed_at = fields.DateTime(dump_only=True)
+    closed_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
 class LineSchema(RecordSchema):

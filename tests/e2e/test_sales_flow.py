@@ -267,3 +267,17 @@ def test_a_sales_manager_assigns_a_lead_and_an_sdr_may_not(system, team, admin):
         assert no_token.status_code == 401
     finally:
         tap.close()
+
+
+def test_the_merged_api_document_shows_the_sales_paths(system):
+    spec = requests.get(f"{system.gateway}/api/v1/openapi.json", timeout=10).json()
+    for path in (
+        "/api/v1/campaigns",
+        "/api/v1/leads/{lead_id}/convert",
+        "/api/v1/opportunities/{opportunity_id}/products",
+        "/api/v1/opportunities/{opportunity_id}/history",
+        "/api/v1/products/{product_id}",
+        "/api/v1/reports/pipeline",
+        "/api/v1/reports/campaigns",
+    ):
+        assert path in spec["paths"], path

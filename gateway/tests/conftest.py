@@ -1,8 +1,6 @@
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from gateway.app import create_app as create_gateway
 from gateway.users import ensure_admin
@@ -10,22 +8,10 @@ from services.contacts.app import create_app as create_contacts
 from shared.config import Settings
 from shared.testing.fixtures import migrated
 from shared.testing.postgres import free_port
+from shared.testing.server import ThreadServer
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.test", "correct-horse-battery"
-
-
-class ThreadServer:
-    """A real HTTP server on loopback for one WSGI app, in a background thread."""
-
-    def __init__(self, app, port: int) -> None:
-        self.server = make_server("127.0.0.1", port, app, threaded=True)
-        self.url = f"http://127.0.0.1:{port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
+from bench.sales import bench_reports
 from services.contacts.models import Contact, OutboxEvent
 from shared.db import Database, utcnow
 from shared.ids import new_id
@@ -152,6 +153,7 @@ def main() -> None:
         bench_pagination(database)
         bench_relay(database, amqp_url)
         database.dispose()
+        bench_reports(cluster.create_database("bench_sales"), timed)
     finally:
         cluster.stop()
 

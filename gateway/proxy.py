@@ -16,15 +16,23 @@ from requests.adapters import HTTPAdapter
 from shared import lifecycle
 from shared.errors import problem
 
-#: First path segment after /api/v1 → the service that owns it.
+#: Path after /api/v1 → the service that owns it, by its first two segments or its first
+#: (reports are owned by the service whose data they summarise).
 ROUTES = {
     "companies": "contacts",
     "contacts": "contacts",
     "interactions": "contacts",
+    "campaigns": "sales",
+    "leads": "sales",
+    "opportunities": "sales",
+    "products": "sales",
+    "reports/pipeline": "sales",
+    "reports/campaigns": "sales",
     "notifications": "notifications",
 }
 DEFAULT_URLS = {
     "contacts": "http://127.0.0.1:8001",
+    "sales": "http://127.0.0.1:8002",
     "notifications": "http://127.0.0.1:8005",
 }
 #: Long-lived event streams: their own connection pool and read timeout (the longest a stream
@@ -147,12 +155,18 @@ def _until_shutdown(chunks: Iterator[bytes]) -> Iterator[bytes]:
             return
 
 
+def owner_of(path: str) -> str | None:
+    """The service that owns /api/v1/<path>, or None."""
+    segments = path.split("/")
+    return ROUTES.get("/".join(segments[:2])) or ROUTES.get(segments[0])
+
+
 def register_proxy(app: Flask, upstreams: Upstreams) -> None:
     methods = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 
     @app.route("/api/v1/<path:path>", methods=methods, endpoint="proxy")
     def proxy(path: str):
-        service = ROUTES.get(path.split("/", 1)[0])
+        service = owner_of(path)
         if service is None or service not in upstreams.urls:
             return problem(404, f"No resource at /api/v1/{path}.")
         return upstreams.forward(service, path)

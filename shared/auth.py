@@ -100,6 +100,12 @@ def require_role(actor: Identity, *roles: str) -> None:
     raise Forbidden(f"The role '{actor.role}' may not do this.")
 
 
+def require_service(actor: Identity) -> None:
+    """Only another service's token passes, not even an admin's: for service-to-service calls."""
+    if actor.role != SERVICE:
+        raise Forbidden("Only another service may call this endpoint.")
+
+
 def ensure_can_change(actor: Identity, owner_id: str | None) -> None:
     """Managers change anything; everyone else only what they own."""
     if actor.is_manager or (owner_id is not None and owner_id == actor.user_id):

@@ -63,6 +63,12 @@ class UpstreamUnavailable(DomainError):
     status, slug = 503, "upstream-unavailable"
 
 
+class UpstreamFailed(DomainError):
+    """Another service answered, but with an error of its own."""
+
+    status, slug = 502, "upstream-failed"
+
+
 def problem(status: int, detail: str | None = None, slug: str | None = None, **extra: Any):
     """Build a problem+json response."""
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"

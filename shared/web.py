@@ -15,7 +15,14 @@ from shared.api import Api
 from shared.auth import Identity, bearer_token, verify_token
 from shared.config import Settings
 from shared.db import Database
-from shared.errors import PreconditionFailed, problem, register_error_handlers
+from shared.deadline import register_deadlines
+from shared.errors import (
+    DomainError,
+    PreconditionFailed,
+    handle_domain_error,
+    problem,
+    register_error_handlers,
+)
 from shared.health import run_checks
 from shared.ids import new_id
 from shared.jsonio import ExactJSONProvider
@@ -56,6 +63,7 @@ def create_base_app(
         register_authentication(app, settings.jwt_secret)
     if database is not None:
         register_session(app, database)
+        register_deadlines(app)
     api = Api(
         app,
         spec_kwargs={
@@ -161,6 +169,8 @@ def register_session(app: Flask, database: Database) -> None:
 
 
 def _commit_failure(exc: Exception) -> Response:
+    if isinstance(exc, DomainError):
+        return handle_domain_error(exc)
     if isinstance(exc, StaleDataError):
         return problem(
             412,
@@ -179,6 +189,17 @@ def current_session() -> Session:
 
 def before_commit(hook: Callable[[Session, Response], None]) -> None:
     g.setdefault("before_commit", []).append(hook)
+
+
+def after_failed_commit(hook: Callable[[Exception], None]) -> None:
+    """Run `hook` if this request's commit fails, e.g. to undo a call to another service."""
+    replacement = g.get("on_commit_error")
+
+    def on_commit_error(exc: Exception) -> Response:
+        hook(exc)
+        return replacement(exc) if replacement else _commit_failure(exc)
+
+    g.on_commit_error = on_commit_error
 
 
 def etag_of(record) -> str:

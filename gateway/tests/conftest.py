@@ -8,7 +8,7 @@ from services.contacts.app import create_app as create_contacts
 from shared.config import Settings
 from shared.testing.fixtures import migrated
 from shared.testing.postgres import free_port
-from shared.testing.servers import ThreadServer
+from shared.testing.server import ThreadServer
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.test", "correct-horse-battery"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services.contacts.api import companies, contacts, interactions
+from services.contacts.api import companies, contacts, conversions, interactions
 from services.contacts.models import IdempotencyKey
 from shared.config import Settings
 from shared.db import Database
@@ -28,7 +28,7 @@ def create_app(
         settings,
         database,
         title="CRM contacts service",
-        blueprints=(companies.blp, contacts.blp, interactions.blp),
+        blueprints=(companies.blp, contacts.blp, interactions.blp, conversions.blp),
     )
     register_idempotency(app, IdempotencyKey)
     app.extensions["users"] = users or HttpUserDirectory(

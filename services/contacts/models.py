@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import MONEY, RecordMixin, UTCDateTime, utcnow
@@ -73,6 +73,28 @@ class Interaction(RecordMixin, Base):
     contact_id: Mapped[str | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     company_id: Mapped[str | None] = mapped_column(ForeignKey("companies.id"))
     user_id: Mapped[str] = mapped_column(String(100), nullable=False)
+
+
+class Conversion(RecordMixin, Base):
+    """What converting one lead created or attached here, so a retry or a compensation knows.
+
+    The ids are a record of what happened, not constraints: a user may later delete a company
+    or contact a conversion created, and the row must not stand in the way.
+    """
+
+    __tablename__ = "conversions"
+    __table_args__ = (
+        Index("ix_conversions_lead", "lead_id", unique=True),
+        Index("ix_conversions_company", "company_id"),
+        Index("ix_conversions_contact", "contact_id"),
+    )
+
+    lead_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    company_id: Mapped[str | None] = mapped_column(String(36))
+    contact_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    created_company: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_contact: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="active")
 
 
 class OutboxEvent(OutboxMixin, Base):

@@ -73,6 +73,52 @@ class InteractionSchema(RecordSchema):
         return data
 
 
+class ConversionCompanySchema(CompanySchema):
+    """A company to create while converting; the conversion's owner_id owns it."""
+
+    class Meta(CompanySchema.Meta):
+        exclude = ("owner_id",)
+
+
+class ConversionContactSchema(ContactSchema):
+    """A contact to create while converting; the conversion's owner_id owns it."""
+
+    class Meta(ContactSchema.Meta):
+        exclude = ("owner_id",)
+
+
+class ConversionCreateSchema(Schema):
+    """What the sales service sends to convert a lead: an id or a body for each record."""
+
+    lead_id = _text(36, required=True)
+    owner_id = _text(100, required=True)
+    company_id = fields.String(allow_none=True)
+    company = fields.Nested(ConversionCompanySchema, allow_none=True)
+    contact_id = fields.String(allow_none=True)
+    contact = fields.Nested(ConversionContactSchema, allow_none=True)
+    attach_to_existing = fields.Boolean(load_default=False)
+
+    @ma.validates_schema
+    def one_source_per_record(self, data: dict, **_kwargs) -> None:
+        errors: dict[str, list[str]] = {}
+        for record in ("company", "contact"):
+            if data.get(f"{record}_id") is not None and data.get(record) is not None:
+                errors[record] = [f"Send {record}_id or {record}, not both."]
+        if data.get("contact_id") is None and data.get("contact") is None:
+            errors["contact"] = ["Send contact_id or contact."]
+        if errors:
+            raise ma.ValidationError(errors)
+
+
+class ConversionSchema(Schema):
+    lead_id = fields.String()
+    company_id = fields.String(allow_none=True)
+    contact_id = fields.String()
+    created_company = fields.Boolean()
+    created_contact = fields.Boolean()
+    status = fields.String()
+
+
 CompanyUpdateSchema = update_schema(CompanySchema)
 ContactUpdateSchema = update_schema(ContactSchema)
 InteractionUpdateSchema = update_schema(InteractionSchema)

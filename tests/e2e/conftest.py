@@ -14,18 +14,19 @@ from shared.testing.postgres import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = {"email": "admin@e2e.test", "password": "e2e-admin-password"}
-#: Every service of the system: each has a web process (<NAME>_PORT) and an event worker
-#: (<NAME>_WORKER_HEALTH_PORT), and its own database (<NAME>_DATABASE_URL).
-SERVICES = ("contacts", "notifications")
+
+
+#: Every service `make run` starts, each with a web process and an event worker.
+SERVICES = ("contacts", "sales", "notifications")
 
 
 class RunningSystem:
     def __init__(self, tmp: Path, databases: dict[str, str], amqp_url: str) -> None:
         self.ports = {"gateway": free_port()}
-        for name in SERVICES:
-            self.ports[name], self.ports[f"{name}-worker"] = free_port(), free_port()
-        self.urls = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
-        self.gateway, self.contacts = self.urls["gateway"], self.urls["contacts"]
+        for service in SERVICES:
+            self.ports[service] = free_port()
+            self.ports[f"{service}-worker"] = free_port()
+        self.gateway = f"http://127.0.0.1:{self.ports['gateway']}"
         self.amqp_url = amqp_url
         # Its own consumer queue, so that another system on this broker takes none of its events.
         self.notifications_queue = unique("e2e-notifications") + ".inbox"
@@ -39,13 +40,19 @@ class RunningSystem:
             "CRM_ADMIN_PASSWORD": ADMIN["password"],
             "AMQP_URL": amqp_url,
             "LOGIN_RATE_LIMIT": "1000 per minute",
+            "HTTP_TIMEOUT": "3",
             "CRM_NOTIFICATIONS_QUEUE": self.notifications_queue,
         }
-        for name in SERVICES:
-            self.env[f"{name.upper()}_PORT"] = str(self.ports[name])
-            self.env[f"{name.upper()}_WORKER_HEALTH_PORT"] = str(self.ports[f"{name}-worker"])
-            self.env[f"{name.upper()}_DATABASE_URL"] = databases[name]
+        for service in SERVICES:
+            prefix = service.upper()
+            self.env[f"{prefix}_PORT"] = str(self.ports[service])
+            self.env[f"{prefix}_WORKER_HEALTH_PORT"] = str(self.ports[f"{service}-worker"])
+            self.env[f"{prefix}_DATABASE_URL"] = databases[service]
         self.process: subprocess.Popen | None = None
+
+    def url(self, process: str) -> str:
+        """The base URL of one process: `gateway`, a service, or `<service>-worker` (health)."""
+        return f"http://127.0.0.1:{self.ports[process]}"
 
     def start(self) -> "RunningSystem":
         self.process = subprocess.Popen(
@@ -57,7 +64,7 @@ class RunningSystem:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
-        probes = [f"{url}/readyz" for url in self.urls.values()]
+        probes = [f"{self.url(process)}/readyz" for process in self.ports]
         try:
             eventually(lambda: all(self._ok(url) for url in probes), timeout=90, interval=0.5)
         except AssertionError:
@@ -84,6 +91,24 @@ class RunningSystem:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             return self.process.wait(timeout=10)
+
+    def api(self, method: str, path: str, headers: dict, **kwargs) -> requests.Response:
+        """Call /api/v1<path> through the gateway."""
+        return requests.request(
+            method, f"{self.gateway}/api/v1{path}", headers=headers, timeout=10, **kwargs
+        )
+
+    def new_user(self, admin: dict, role: str) -> tuple[dict, dict]:
+        """An admin creates a user with `role`; returns the user and their auth headers."""
+        email, password = f"{unique(role)}@e2e.test", "a-long-password"
+        response = self.api(
+            "POST",
+            "/users",
+            admin,
+            json={"email": email, "name": role, "role": role, "password": password},
+        )
+        assert response.status_code == 201, response.text
+        return response.json(), self.login(email, password)
 
     def login(self, email: str, password: str) -> dict:
         response = requests.post(

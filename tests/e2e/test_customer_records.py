@@ -9,21 +9,11 @@ pytestmark = pytest.mark.e2e
 
 
 def new_user(system, admin, role):
-    email, password = f"{unique(role)}@e2e.test", "a-long-password"
-    response = requests.post(
-        f"{system.gateway}/api/v1/users",
-        headers=admin,
-        timeout=10,
-        json={"email": email, "name": role, "role": role, "password": password},
-    )
-    assert response.status_code == 201, response.text
-    return response.json(), system.login(email, password)
+    return system.new_user(admin, role)
 
 
 def api(system, method, path, headers, **kwargs):
-    return requests.request(
-        method, f"{system.gateway}/api/v1{path}", headers=headers, timeout=10, **kwargs
-    )
+    return system.api(method, path, headers, **kwargs)
 
 
 def test_an_account_manager_records_a_customer_and_downstream_hears_of_it(system, admin):
@@ -123,8 +113,8 @@ def test_bad_input_gets_a_clear_problem_and_changes_nothing(system, admin):
 
 
 def test_a_request_that_skips_the_gateway_still_needs_a_valid_token(system, admin):
-    assert requests.get(f"{system.contacts}/api/v1/contacts", timeout=10).status_code == 401
-    direct = requests.get(f"{system.contacts}/api/v1/contacts", headers=admin, timeout=10)
+    assert requests.get(f"{system.url('contacts')}/api/v1/contacts", timeout=10).status_code == 401
+    direct = requests.get(f"{system.url('contacts')}/api/v1/contacts", headers=admin, timeout=10)
     assert direct.status_code == 200
 
 

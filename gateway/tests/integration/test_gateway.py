@@ -11,7 +11,7 @@ from shared.auth import Identity, issue_token
 from shared.config import DEFAULT_JWT_SECRET, Settings
 from shared.testing.helpers import unique
 from shared.testing.postgres import free_port
-from shared.testing.servers import ThreadServer
+from shared.testing.server import ThreadServer
 
 
 def login(base, email, password):

@@ -13,7 +13,7 @@ from shared.config import Settings
 from shared.testing.fixtures import migrated
 from shared.testing.helpers import auth
 from shared.testing.postgres import free_port
-from shared.testing.servers import ThreadServer
+from shared.testing.server import ThreadServer
 from shared.testing.sse import SSEClient
 
 ROOT = Path(__file__).resolve().parents[3]

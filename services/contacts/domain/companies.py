@@ -29,6 +29,11 @@ def create_company(
 ) -> Company:
     """Create a company owned by the caller (or, for managers, by whom they name)."""
     owner_id = resolve_owner(actor, data.pop("owner_id", None), users)
+    return add_company(session=session, data=data, owner_id=owner_id)
+
+
+def add_company(*, session: Session, data: dict[str, Any], owner_id: str) -> Company:
+    """Insert a company and record company.created; the caller has settled who owns it."""
     company = Company(**data, owner_id=owner_id)
     session.add(company)
     session.flush()

@@ -34,6 +34,11 @@ def create_contact(
     """Create a contact owned by the caller; `company_id` must name an existing company."""
     _check_company(session, data.get("company_id"))
     owner_id = resolve_owner(actor, data.pop("owner_id", None), users)
+    return add_contact(session=session, data=data, owner_id=owner_id)
+
+
+def add_contact(*, session: Session, data: dict[str, Any], owner_id: str) -> Contact:
+    """Insert a contact and record contact.created; the caller has checked its company."""
     contact = Contact(**data, owner_id=owner_id)
     session.add(contact)
     session.flush()

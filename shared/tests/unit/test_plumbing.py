@@ -8,12 +8,15 @@ import pytest
 
 from shared.api import Money
 from shared.auth import (
+    ROLES,
     Identity,
     bearer_token,
     ensure_can_assign,
     ensure_can_change,
     issue_token,
     require_role,
+    require_service,
+    service_token,
     verify_token,
 )
 from shared.config import ConfigError, Settings
@@ -69,6 +72,13 @@ def test_owners_and_managers_change_records_and_only_managers_assign():
     require_role(Identity("a", "admin"), "marketing_manager")
     with pytest.raises(Forbidden):
         require_role(sdr, "marketing_manager")
+
+
+def test_service_only_calls_refuse_every_user_even_an_admin():
+    require_service(verify_token(service_token("sales", STRONG), STRONG))
+    for role in ROLES:
+        with pytest.raises(Forbidden):
+            require_service(Identity("u", role))
 
 
 @pytest.mark.parametrize(

@@ -1,33 +1,19 @@
 """docs/access.md's matrix, cell by cell, against the contacts API."""
 
 import re
-from pathlib import Path
 
 import pytest
 
+from shared.testing import access
 from shared.testing.helpers import auth, unique
 from shared.users import FakeUserDirectory
 
-DOC = Path(__file__).resolve().parents[4] / "docs/access.md"
+DOC = access.DOC
 RESOURCES = ("companies", "contacts", "interactions")
 
 
 def matrix_rows():
-    text = DOC.read_text()
-    table = text.split("<!-- access-matrix:start -->")[1].split("<!-- access-matrix:end -->")[0]
-    lines = [line for line in table.strip().splitlines() if line.startswith("|")]
-    roles = [cell.strip() for cell in lines[0].strip("|").split("|")][2:]
-    for line in lines[2:]:
-        resource, action, *cells = [cell.strip() for cell in line.strip("|").split("|")]
-        if resource in RESOURCES:
-            for role, cell in zip(roles, cells, strict=True):
-                yield pytest.param(
-                    resource,
-                    action,
-                    role,
-                    cell == "yes",
-                    id=f"{resource}-{action.replace(' ', '_')}-{role}",
-                )
+    return access.matrix_rows(RESOURCES)
 
 
 BODIES = {

@@ -8,7 +8,7 @@ from services.notifications.tests.conftest import lead_event
 from shared import lifecycle
 from shared.testing.helpers import auth, eventually
 from shared.testing.postgres import free_port
-from shared.testing.servers import ThreadServer
+from shared.testing.server import ThreadServer
 from shared.testing.sse import SSEClient
 
 SDR = auth("sdr", "sdr-1")

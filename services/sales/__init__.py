@@ -1,0 +1,1 @@
+"""Sales service: campaigns, leads and their conversion, products, opportunities, reports."""

@@ -1,0 +1,16 @@
+"""`python -m services.sales migrate | worker | revision -m MSG`."""
+
+import sys
+from pathlib import Path
+
+from services.sales.models import OutboxEvent
+from shared.cli import service_main
+
+if __name__ == "__main__":
+    sys.exit(
+        service_main(
+            service="sales",
+            outbox_model=OutboxEvent,
+            migrations_dir=Path(__file__).parent / "migrations",
+        )
+    )

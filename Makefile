@@ -14,7 +14,7 @@ help:
 	@echo "make lint       ruff check + format check;  make format  to fix"
 	@echo "make typecheck  mypy over shared/"
 	@echo "make migrate    apply every service's migrations;  make seed  create the admin user"
-	@echo "make dlq ARGS='list contacts.events'   list / show / replay dead letters"
+	@echo "make dlq ARGS='list <queue>'   list / show / replay dead letters"
 	@echo "make bench      benchmarks with figures and ratios"
 
 $(VENV)/.installed: pyproject.toml

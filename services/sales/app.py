@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from flask import Flask
 
 from services.sales.api import campaigns, leads, opportunities, products, reports
@@ -39,7 +37,7 @@ def create_app(
         settings.users_url, SERVICE, settings.jwt_secret, settings.http_timeout
     )
     app.extensions["contacts"] = contacts or HttpContacts(
-        os.environ.get("CONTACTS_URL", "http://127.0.0.1:8001"),
+        settings.contacts_url,
         settings.jwt_secret,
         settings.http_timeout,
     )

@@ -21,20 +21,30 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from gateway.proxy import DEFAULT_URLS as GATEWAY_UPSTREAMS
 from shared.config import ConfigError, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
-#: Each service has a web Deployment, a worker Deployment, a migration Job and a database;
-#: its web port and its worker's probe port.
-SERVICES = {"contacts": (8001, 9001), "notifications": (8005, 9005)}
-WORKERS = {f"{name}-worker" for name in SERVICES}
-#: Processes that hold Server-Sent Events streams run gunicorn's gevent worker class.
-GEVENT = {"gateway", "notifications"}
 KUBERNETES_VERSION = "1.30"
 OVERLAYS = ["dev", "prod"]
 POD_OWNERS = {"Deployment", "StatefulSet", "Job"}
 SECRET_NAME = "crm-secrets"
+
+# Every service (a package under services/) with the port of its web process and of its
+# worker's probe server; `test_the_service_list_is_complete` keeps this in step with the code.
+SERVICES = {"contacts": (8001, 9001), "sales": (8002, 9002), "notifications": (8005, 9005)}
+GATEWAY_PORT = 8080
+WEB = {"gateway", *SERVICES}
+WORKERS = {f"{service}-worker" for service in SERVICES}
+DEPLOYMENTS = WEB | WORKERS
+# The module each process runs, and so its database, Secret key and migration Job.
+MODULES = {"gateway": "gateway", **{service: f"services.{service}" for service in SERVICES}}
+DATABASES = {f"crm_{name}" for name in MODULES}
+# Services that learn everything from events and look nobody up (no USERS_URL).
+CALLS_NO_SERVICE = {"notifications"}
+# Processes that hold Server-Sent Events streams run gunicorn's gevent worker class.
+GEVENT = {"gateway", "notifications"}
 
 # What each overlay may run: the project's image, and pinned PostgreSQL/RabbitMQ.
 EXPECTED_IMAGES = {
@@ -191,6 +201,40 @@ def config_value(docs: list[dict], key: str) -> str:
     return of_kind(docs, "ConfigMap")["crm-config"]["data"][key]
 
 
+def secret_key(doc: dict, variable: str) -> str:
+    """The crm-secrets key a pod's first container reads `variable` from."""
+    return env_of(pod_spec(doc)["containers"][0])[variable]["valueFrom"]["secretKeyRef"]["key"]
+
+
+def module_of(command: list[str]) -> str:
+    """The package a command runs: `gateway` or `services.contacts`."""
+    if command[0] == "python":
+        return command[2]
+    return command[-1].split(":")[0].removesuffix(".wsgi")
+
+
+def host_and_port(url: str) -> tuple[str, int]:
+    """A service-to-service URL: plain HTTP to a name in the same network, and its port."""
+    match = re.fullmatch(r"http://([a-z][a-z0-9-]*):(\d+)", url)
+    assert match, f"{url} is not http://<service>:<port>"
+    return match[1], int(match[2])
+
+
+# ---- the service list: the tests below cover every process there is ----
+
+
+def test_the_service_list_is_complete():
+    """SERVICES names every package under services/, and the gateway routes to each of them;
+    the processes `make run` starts (Procfile) are the Deployments."""
+    packages = {p.parent.name for p in (ROOT / "services").glob("*/__main__.py")}
+    assert packages == set(SERVICES)
+    assert set(GATEWAY_UPSTREAMS) == set(SERVICES)
+    for service, (web_port, _) in SERVICES.items():
+        assert GATEWAY_UPSTREAMS[service].endswith(f":{web_port}"), service
+    procfile = (ROOT / "Procfile").read_text().splitlines()
+    assert {line.split(":", 1)[0] for line in procfile if line.strip()} == DEPLOYMENTS
+
+
 # ---- entry points: every command names a module and subcommand that exist ----
 
 
@@ -258,13 +302,30 @@ def test_the_test_kustomize_refuses_what_it_does_not_implement(tmp_path):
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_deployment_has_probes_resources_and_a_non_root_security_context(overlay):
     deployments = of_kind(rendered(overlay), "Deployment")
-    assert set(deployments) == {"gateway", *SERVICES, *WORKERS}
+    assert set(deployments) == DEPLOYMENTS
     for name, deployment in deployments.items():
         spec = pod_spec(deployment)
         assert spec["securityContext"]["runAsNonRoot"] is True, name
         for container in spec["containers"]:
             for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
                 assert container[probe]["httpGet"]["path"] == path, (name, probe)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_service_runs_its_web_process_and_its_worker_on_its_ports(overlay):
+    deployments = of_kind(rendered(overlay), "Deployment")
+    for service, (web_port, health_port) in SERVICES.items():
+        web = pod_spec(deployments[service])["containers"][0]
+        assert web["command"][-1] == f"services.{service}.wsgi:app", service
+        assert env_of(web)["PORT"]["value"] == str(web_port), service
+        assert "HEALTH_PORT" not in env_of(web), service
+        worker = pod_spec(deployments[f"{service}-worker"])["containers"][0]
+        assert worker["command"] == ["python", "-m", f"services.{service}", "worker"], service
+        assert env_of(worker)["HEALTH_PORT"]["value"] == str(health_port), service
+        for name in (service, f"{service}-worker"):
+            assert deployments[name]["metadata"]["labels"]["app.kubernetes.io/component"] == (
+                "worker" if name.endswith("-worker") else "web"
+            ), "docs/ops.md applies a release by these labels"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -347,7 +408,7 @@ def test_ingress_autoscalers_and_disruption_budgets_point_at_existing_objects(ov
                 p["name"] for p in services["gateway"]["spec"]["ports"]
             }
     autoscalers = of_kind(docs, "HorizontalPodAutoscaler")
-    assert set(autoscalers) == {"gateway", *SERVICES}
+    assert set(autoscalers) == WEB, "every web process autoscales, no worker does"
     for hpa in autoscalers.values():
         target = deployments[hpa["spec"]["scaleTargetRef"]["name"]]
         assert "replicas" not in target["spec"], "the HPA owns the replica count"
@@ -366,20 +427,27 @@ def test_workers_get_time_to_finish_the_message_in_hand(overlay):
     for name in WORKERS:
         assert pod_spec(deployments[name])["terminationGracePeriodSeconds"] >= 40, name
     graceful_timeout = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["graceful_timeout"]
-    for name in ("gateway", *SERVICES):
+    for name in WEB:
         assert pod_spec(deployments[name])["terminationGracePeriodSeconds"] > graceful_timeout
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_migrations_run_as_jobs_for_each_service_database(overlay):
-    jobs = of_kind(rendered(overlay), "Job")
+    docs = rendered(overlay)
+    jobs = of_kind(docs, "Job")
     commands = {name: pod_spec(job)["containers"][0]["command"] for name, job in jobs.items()}
-    assert commands["gateway-migrate"] == ["python", "-m", "gateway", "migrate"]
-    for name in SERVICES:
-        assert commands[f"{name}-migrate"] == ["python", "-m", f"services.{name}", "migrate"]
-    for name in ("gateway-migrate", *(f"{name}-migrate" for name in SERVICES)):
-        assert pod_spec(jobs[name])["restartPolicy"] == "Never"
-        assert pod_spec(jobs[name]).get("initContainers") is None
+    for name, module in MODULES.items():
+        job = f"{name}-migrate"
+        assert commands[job] == ["python", "-m", module, "migrate"], job
+        assert pod_spec(jobs[job])["restartPolicy"] == "Never"
+        assert pod_spec(jobs[job]).get("initContainers") is None
+        labels = jobs[job]["spec"]["template"]["metadata"]["labels"]
+        assert labels["app.kubernetes.io/component"] == "migration", "docs/ops.md waits on it"
+        assert secret_key(jobs[job], "DATABASE_URL") == f"{name.upper()}_DATABASE_URL", job
+    migrated = {command[2] for command in commands.values() if command[3:] == ["migrate"]}
+    for name, deployment in of_kind(docs, "Deployment").items():
+        command = pod_spec(deployment)["containers"][0]["command"]
+        assert module_of(command) in migrated, f"no migration Job for {name}'s database"
     assert ("gateway-seed" in jobs) == (overlay == "dev"), "the admin seed is for development"
 
 
@@ -398,14 +466,28 @@ def test_credentials_come_from_the_secret_by_reference_never_inline(overlay):
         for key, value in configmap["data"].items():
             assert not CREDENTIALS_IN_URL.search(value), key
             assert key not in SECRET_ENV, key
-    database_urls = {
-        name: env_of(pod_spec(doc)["containers"][0])["DATABASE_URL"]["valueFrom"]["secretKeyRef"]
-        for name, doc in of_kind(docs, "Deployment").items()
-    }
-    assert database_urls["gateway"]["key"] == "GATEWAY_DATABASE_URL"
-    for name in SERVICES:
-        assert database_urls[name]["key"] == database_urls[f"{name}-worker"]["key"]
-        assert database_urls[name]["key"] == f"{name.upper()}_DATABASE_URL"
+    deployments = of_kind(docs, "Deployment")
+    assert secret_key(deployments["gateway"], "DATABASE_URL") == "GATEWAY_DATABASE_URL"
+    for service in SERVICES:
+        key = f"{service.upper()}_DATABASE_URL"
+        assert secret_key(deployments[service], "DATABASE_URL") == key, service
+        assert secret_key(deployments[f"{service}-worker"], "DATABASE_URL") == key, service
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_service_urls_in_the_config_name_services_and_their_ports(overlay):
+    docs = rendered(overlay)
+    data = of_kind(docs, "ConfigMap")["crm-config"]["data"]
+    services = of_kind(docs, "Service")
+    # The gateway forwards to every service; sales calls contacts; the services look users up.
+    wanted = {"USERS_URL", "CONTACTS_URL"} | {f"{u.upper()}_URL" for u in GATEWAY_UPSTREAMS}
+    assert wanted <= set(data)
+    for variable in (key for key in data if key.endswith("_URL")):
+        host, port = host_and_port(data[variable])
+        assert host in services, f"{variable} names no Service"
+        assert port in {p["port"] for p in services[host]["spec"]["ports"]}, variable
+    assert data["SALES_URL"] == "http://sales:8002"
+    assert data["USERS_URL"] == f"http://gateway:{GATEWAY_PORT}"
 
 
 def test_prod_runs_in_production_mode_without_the_placeholder_secret():
@@ -419,6 +501,8 @@ def test_prod_runs_in_production_mode_without_the_placeholder_secret():
         assert replicas > of_kind(dev, "Deployment")[name]["spec"]["replicas"], name
     for name, hpa in of_kind(prod, "HorizontalPodAutoscaler").items():
         assert hpa["spec"]["minReplicas"] > 2, name
+    for name, hpa in of_kind(dev, "HorizontalPodAutoscaler").items():
+        assert hpa["spec"]["minReplicas"] == 1, f"dev runs one {name} pod"
 
 
 def test_production_mode_refuses_the_placeholder_secret_values():
@@ -439,15 +523,16 @@ def test_postgres_creates_every_database_the_urls_name_in_compose_and_in_k8s():
     assert configmap["postgres-init"]["data"]["init-databases.sh"] == script
     created = set(re.search(r"^for database in ([^;]+);", script, re.MULTILINE)[1].split())
     secret = read_documents(K8S / "base" / "secret.yaml")[0]["stringData"]
-    urls = [
-        secret["GATEWAY_DATABASE_URL"],
-        *(secret[f"{n.upper()}_DATABASE_URL"] for n in SERVICES),
-    ]
+    keys = {key for key in secret if key.endswith("_DATABASE_URL")}
+    assert keys == {f"{name.upper()}_DATABASE_URL" for name in MODULES}
+    urls = [secret[key] for key in keys]
     urls += [
         s["environment"]["DATABASE_URL"] for s in compose_services().values() if "command" in s
     ]
-    expected = {"crm_gateway", *(f"crm_{name}" for name in SERVICES)}
-    assert {url.rsplit("/", 1)[1] for url in urls} == created == expected
+    assert {url.rsplit("/", 1)[1] for url in urls} == created == DATABASES
+    for key in keys:
+        database = secret[key].rsplit("/", 1)[1]
+        assert database == f"crm_{key.removesuffix('_DATABASE_URL').lower()}", key
 
 
 # ---- NetworkPolicies, evaluated: which connections they allow ----
@@ -519,14 +604,17 @@ def test_network_policies_open_exactly_the_intended_paths(overlay):
         name: ("crm", doc["spec"]["template"]["metadata"]["labels"])
         for name, doc in ((d["metadata"]["name"], d) for d in docs if d["kind"] in POD_OWNERS)
     }
-    database_clients = {"gateway", *SERVICES, *WORKERS} | {
-        name for name in pods if name.endswith(("-migrate", "-seed"))
-    }
+    database_clients = DEPLOYMENTS | {name for name in pods if name.endswith(("-migrate", "-seed"))}
+    assert {f"{name}-migrate" for name in MODULES} <= database_clients
     allowed = [
         (INGRESS_CONTROLLER, pods["gateway"], 8080),
-        *((pods["gateway"], pods[name], port) for name, (port, _) in SERVICES.items()),
+        (pods["gateway"], pods["contacts"], 8001),
+        (pods["gateway"], pods["sales"], 8002),
+        (pods["gateway"], pods["notifications"], 8005),
         (pods["contacts"], pods["gateway"], 8080),
         (pods["contacts-worker"], pods["gateway"], 8080),
+        (pods["sales"], pods["gateway"], 8080),
+        (pods["sales"], pods["contacts"], 8001),
         *((pods[name], pods["rabbitmq"], 5672) for name in WORKERS),
         *((pods[name], pods["postgres"], 5432) for name in database_clients),
     ]
@@ -537,21 +625,28 @@ def test_network_policies_open_exactly_the_intended_paths(overlay):
     default_deny = [p for p in policies if p["spec"]["podSelector"] == {} and "ingress" not in p]
     assert any(set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"} for p in default_deny)
     denied = [
-        (INGRESS_CONTROLLER, pods["contacts"], 8001),
-        (STRANGER, pods["contacts-worker"], 9001),
-        (pods["gateway"], pods["contacts-worker"], 9001),
-        (INGRESS_CONTROLLER, pods["notifications"], 8005),
-        (pods["contacts"], pods["notifications"], 8005),
-        (pods["notifications"], pods["rabbitmq"], 5672),
-        (pods["notifications-worker"], pods["gateway"], 8080),
+        *((INGRESS_CONTROLLER, pods[name], port) for name, (port, _) in SERVICES.items()),
+        *((STRANGER, pods[name], port) for name, (port, _) in SERVICES.items()),
+        *((STRANGER, pods[f"{name}-worker"], port) for name, (_, port) in SERVICES.items()),
+        *((pods["gateway"], pods[f"{name}-worker"], port) for name, (_, port) in SERVICES.items()),
+        *((pods[name], pods["rabbitmq"], 5672) for name in WEB),
         (INGRESS_CONTROLLER, pods["rabbitmq"], 15672),
         (STRANGER, pods["gateway"], 8080),
         (STRANGER, pods["postgres"], 5432),
-        (pods["gateway"], pods["rabbitmq"], 5672),
-        (pods["contacts"], pods["rabbitmq"], 5672),
         (pods["rabbitmq"], pods["postgres"], 5432),
         (pods["gateway"], pods["postgres"], 8080),
         (pods["contacts-migrate"], pods["gateway"], 8080),
+        (pods["sales-migrate"], pods["gateway"], 8080),
+        (pods["sales-migrate"], pods["contacts"], 8001),
+        # Contacts never calls sales; the sales worker needs only its database and the broker.
+        (pods["contacts"], pods["sales"], 8002),
+        (pods["sales-worker"], pods["contacts"], 8001),
+        (pods["sales-worker"], pods["gateway"], 8080),
+        # Notifications learns everything from events: it calls no service, no service calls it.
+        (pods["notifications"], pods["gateway"], 8080),
+        (pods["notifications-worker"], pods["gateway"], 8080),
+        (pods["contacts"], pods["notifications"], 8005),
+        (pods["sales"], pods["notifications"], 8005),
         (pods["postgres"], STRANGER, 443),
     ]
     for source, destination, port in denied:
@@ -575,13 +670,6 @@ def dependencies(service: dict) -> dict[str, str]:
     if isinstance(depends, list):
         return {name: "service_started" for name in depends}
     return {name: rule["condition"] for name, rule in depends.items()}
-
-
-def module_of(command: list[str]) -> str:
-    """The service package a command runs: `gateway` or `services.contacts`."""
-    if command[0] == "python":
-        return command[2]
-    return command[-1].split(":")[0].removesuffix(".wsgi")
 
 
 def uses_project_image(service: dict) -> bool:
@@ -612,20 +700,37 @@ def test_compose_publishes_ports_on_loopback_only():
 
 def test_compose_project_services_run_existing_entry_points_in_development_mode():
     services = {n: s for n, s in compose_services().items() if uses_project_image(s)}
-    expected = {"gateway", "gateway-migrate"}
-    expected |= {f"{name}{part}" for name in SERVICES for part in ("", "-worker", "-migrate")}
-    assert expected <= set(services)
+    assert DEPLOYMENTS | {f"{name}-migrate" for name in MODULES} <= set(services)
+    databases = {module: f"crm_{name}" for name, module in MODULES.items()}
     for name, service in services.items():
         assert entry_point_problem(service["command"]) is None, name
         env = service["environment"]
         assert env["CRM_ENV"] == "development", name
         assert "dev" in env["JWT_SECRET"] and len(env["JWT_SECRET"]) >= 32, name
-        module = module_of(service["command"])
-        database = "crm_gateway" if module == "gateway" else f"crm_{module.split('.')[1]}"
+        database = databases[module_of(service["command"])]
         assert env["DATABASE_URL"].endswith(f"@postgres:5432/{database}"), name
-    assert services["contacts"]["environment"]["USERS_URL"] == "http://gateway:8080"
-    for name, (port, _) in SERVICES.items():
-        assert services["gateway"]["environment"][f"{name.upper()}_URL"] == f"http://{name}:{port}"
+    for service, (web_port, health_port) in SERVICES.items():
+        assert services[service]["environment"]["PORT"] == str(web_port), service
+        assert services[f"{service}-worker"]["environment"]["HEALTH_PORT"] == str(health_port)
+        if service not in CALLS_NO_SERVICE:
+            assert services[service]["environment"]["USERS_URL"] == f"http://gateway:{GATEWAY_PORT}"
+    assert services["sales"]["environment"]["CONTACTS_URL"] == "http://contacts:8001"
+
+
+def test_compose_service_urls_name_services_on_the_ports_they_listen_on():
+    services = compose_services()
+    gateway = services["gateway"]
+    for upstream in GATEWAY_UPSTREAMS:
+        assert f"{upstream.upper()}_URL" in gateway["environment"], f"the gateway lacks {upstream}"
+        # Not a hard dependency, only the start-up order.
+        assert dependencies(gateway).get(upstream) == "service_started", upstream
+    for name, service in services.items():
+        for variable, url in service.get("environment", {}).items():
+            if not variable.endswith("_URL") or variable in {"DATABASE_URL", "AMQP_URL"}:
+                continue
+            host, port = host_and_port(url)
+            assert host in services, f"{name}: {variable} names no compose service"
+            assert services[host]["environment"]["PORT"] == str(port), f"{name}: {variable}"
 
 
 def test_compose_processes_wait_for_their_migrations_and_report_health():

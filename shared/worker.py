@@ -53,7 +53,9 @@ def run_worker(
 
     def broker_ok() -> bool:
         standby = not lock.held()
-        return relay.connected or standby or any(c.connected for c in consumers)
+        # Ready once the relay publishes (or stands by) and every consumer's queue is
+        # declared and bound: before that, an event published now would go unrouted.
+        return (relay.connected or standby) and all(c.connected for c in consumers)
 
     port = int(os.environ.get("HEALTH_PORT", "0"))
     server = None

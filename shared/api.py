@@ -48,6 +48,25 @@ class Schema(ma.Schema):
         unknown = ma.RAISE
 
 
+class RecordSchema(Schema):
+    """What every stored record shows and no client sets: id, timestamps, version."""
+
+    id = ma.fields.String(dump_only=True)
+    created_at = ma.fields.DateTime(dump_only=True)
+    updated_at = ma.fields.DateTime(dump_only=True)
+    version = ma.fields.Integer(dump_only=True)
+
+
+def text(max_length: int, **kwargs) -> ma.fields.String:
+    """A non-empty string of at most `max_length` characters."""
+    return ma.fields.String(validate=ma.validate.Length(min=1, max=max_length), **kwargs)
+
+
+def optional_text(max_length: int) -> ma.fields.String:
+    """A string of at most `max_length` characters, or null."""
+    return ma.fields.String(allow_none=True, validate=ma.validate.Length(max=max_length))
+
+
 class Money(ma.fields.Decimal):
     """Exact money: a string in JSON, Decimal in Python, at most two decimal places."""
 

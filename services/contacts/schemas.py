@@ -7,48 +7,41 @@ from datetime import UTC
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from shared.api import ListArgs, Money, Schema, update_schema
+from shared.api import (
+    ListArgs,
+    Money,
+    RecordSchema,
+    Schema,
+    optional_text,
+    text,
+    update_schema,
+)
 
 INTERACTION_TYPES = ("call", "email", "meeting", "note", "task")
 
 
-def _text(max_length: int, **kwargs):
-    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
-
-
-def _optional(max_length: int):
-    return fields.String(allow_none=True, validate=validate.Length(max=max_length))
-
-
-class RecordSchema(Schema):
-    id = fields.String(dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
-    version = fields.Integer(dump_only=True)
-
-
 class CompanySchema(RecordSchema):
-    name = _text(200, required=True)
-    industry = _optional(100)
-    website = _optional(300)
-    phone = _optional(50)
+    name = text(200, required=True)
+    industry = optional_text(100)
+    website = optional_text(300)
+    phone = optional_text(50)
     email = fields.Email(allow_none=True)
-    address = _optional(500)
-    city = _optional(100)
-    country = _optional(100)
+    address = optional_text(500)
+    city = optional_text(100)
+    country = optional_text(100)
     annual_revenue = Money(allow_none=True, validate=validate.Range(min=0))
     employee_count = fields.Integer(allow_none=True, validate=validate.Range(min=0))
-    owner_id = _text(100)
+    owner_id = text(100)
 
 
 class ContactSchema(RecordSchema):
-    first_name = _optional(100)
-    last_name = _text(100, required=True)
+    first_name = optional_text(100)
+    last_name = text(100, required=True)
     email = fields.Email(allow_none=True)
-    phone = _optional(50)
-    job_title = _optional(100)
+    phone = optional_text(50)
+    job_title = optional_text(100)
     company_id = fields.String(allow_none=True)
-    owner_id = _text(100)
+    owner_id = text(100)
 
     @ma.post_load
     def normalise_email(self, data, **_kwargs):
@@ -59,7 +52,7 @@ class ContactSchema(RecordSchema):
 
 class InteractionSchema(RecordSchema):
     type = fields.String(required=True, validate=validate.OneOf(INTERACTION_TYPES))
-    subject = _text(200, required=True)
+    subject = text(200, required=True)
     notes = fields.String(allow_none=True, validate=validate.Length(max=20_000))
     occurred_at = fields.AwareDateTime(default_timezone=None)
     contact_id = fields.String(allow_none=True)
@@ -90,8 +83,8 @@ class ConversionContactSchema(ContactSchema):
 class ConversionCreateSchema(Schema):
     """What the sales service sends to convert a lead: an id or a body for each record."""
 
-    lead_id = _text(36, required=True)
-    owner_id = _text(100, required=True)
+    lead_id = text(36, required=True)
+    owner_id = text(100, required=True)
     company_id = fields.String(allow_none=True)
     company = fields.Nested(ConversionCompanySchema, allow_none=True)
     contact_id = fields.String(allow_none=True)

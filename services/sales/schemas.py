@@ -7,7 +7,15 @@ from decimal import Decimal
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from shared.api import ListArgs, Money, Schema, update_schema
+from shared.api import (
+    ListArgs,
+    Money,
+    RecordSchema,
+    Schema,
+    optional_text,
+    text,
+    update_schema,
+)
 
 CAMPAIGN_TYPES = ("email", "event", "webinar", "social", "advertising", "content", "other")
 CAMPAIGN_STATUSES = ("planned", "active", "completed", "cancelled")
@@ -29,14 +37,6 @@ PRODUCT_TYPES = ("product", "service", "subscription")
 STAGES = ("prospecting", "qualification", "proposal", "negotiation", "closed_won", "closed_lost")
 
 
-def _text(max_length: int, **kwargs):
-    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
-
-
-def _optional(max_length: int):
-    return fields.String(allow_none=True, validate=validate.Length(max=max_length))
-
-
 class Probability(fields.Float):
     """A fraction from 0 to 1: a number in JSON, an exact Decimal in Python."""
 
@@ -50,22 +50,15 @@ class Probability(fields.Float):
         return Decimal(str(number)).quantize(Decimal("0.001"))
 
 
-class RecordSchema(Schema):
-    id = fields.String(dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
-    version = fields.Integer(dump_only=True)
-
-
 class CampaignSchema(RecordSchema):
-    name = _text(200, required=True)
+    name = text(200, required=True)
     type = fields.String(load_default="other", validate=validate.OneOf(CAMPAIGN_TYPES))
     status = fields.String(load_default="planned", validate=validate.OneOf(CAMPAIGN_STATUSES))
     budget = Money(allow_none=True, validate=validate.Range(min=0))
     start_date = fields.Date(allow_none=True)
     end_date = fields.Date(allow_none=True)
     description = fields.String(allow_none=True, validate=validate.Length(max=20_000))
-    owner_id = _text(100)
+    owner_id = text(100)
 
     @ma.validates_schema
     def end_not_before_start(self, data, **_kwargs):
@@ -75,18 +68,18 @@ class CampaignSchema(RecordSchema):
 
 
 class LeadSchema(RecordSchema):
-    first_name = _optional(100)
-    last_name = _text(100, required=True)
+    first_name = optional_text(100)
+    last_name = text(100, required=True)
     email = fields.Email(allow_none=True)
-    phone = _optional(50)
-    company_name = _optional(200)
-    job_title = _optional(100)
+    phone = optional_text(50)
+    company_name = optional_text(200)
+    job_title = optional_text(100)
     lead_source = fields.String(allow_none=True, validate=validate.OneOf(LEAD_SOURCES))
     status = fields.String(load_default="new", validate=validate.OneOf(OPEN_LEAD_STATUSES))
     lead_score = fields.Integer(load_default=0, validate=validate.Range(min=0, max=100))
     notes = fields.String(allow_none=True, validate=validate.Length(max=20_000))
     campaign_id = fields.String(allow_none=True)
-    owner_id = _text(100)
+    owner_id = text(100)
     converted_at = fields.DateTime(dump_only=True, allow_none=True)
     converted_contact_id = fields.String(dump_only=True, allow_none=True)
     converted_company_id = fields.String(dump_only=True, allow_none=True)
@@ -100,7 +93,7 @@ class LeadSchema(RecordSchema):
 
 
 class ProductSchema(RecordSchema):
-    name = _text(200, required=True)
+    name = text(200, required=True)
     sku = fields.String(
         required=True, validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
     )
@@ -111,7 +104,7 @@ class ProductSchema(RecordSchema):
 
 
 class OpportunitySchema(RecordSchema):
-    name = _text(200, required=True)
+    name = text(200, required=True)
     stage = fields.String(load_default="prospecting", validate=validate.OneOf(STAGES))
     probability = Probability()
     deal_value = Money(validate=validate.Range(min=0))
@@ -122,7 +115,7 @@ class OpportunitySchema(RecordSchema):
     company_id = fields.String(allow_none=True)
     campaign_id = fields.String(allow_none=True)
     lead_id = fields.String(dump_only=True, allow_none=True)
-    owner_id = _text(100)
+    owner_id = text(100)
     closed_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
@@ -165,14 +158,14 @@ OpportunityUpdateSchema = update_schema(OpportunitySchema)
 class CompanyFields(Schema):
     """What a conversion may say about a new company; the contacts service checks the rest."""
 
-    name = _text(200, required=True)
-    industry = _optional(100)
-    website = _optional(300)
-    phone = _optional(50)
+    name = text(200, required=True)
+    industry = optional_text(100)
+    website = optional_text(300)
+    phone = optional_text(50)
     email = fields.Email(allow_none=True)
-    address = _optional(500)
-    city = _optional(100)
-    country = _optional(100)
+    address = optional_text(500)
+    city = optional_text(100)
+    country = optional_text(100)
     annual_revenue = Money(allow_none=True, validate=validate.Range(min=0))
     employee_count = fields.Integer(allow_none=True, validate=validate.Range(min=0))
 
@@ -180,15 +173,15 @@ class CompanyFields(Schema):
 class ContactFields(Schema):
     """Overrides for the new contact; unnamed fields come from the lead."""
 
-    first_name = _optional(100)
-    last_name = _text(100)
+    first_name = optional_text(100)
+    last_name = text(100)
     email = fields.Email(allow_none=True)
-    phone = _optional(50)
-    job_title = _optional(100)
+    phone = optional_text(50)
+    job_title = optional_text(100)
 
 
 class OpportunityFields(Schema):
-    name = _text(200)
+    name = text(200)
     stage = fields.String(
         validate=validate.OneOf(("prospecting", "qualification", "proposal", "negotiation"))
     )

@@ -14,3 +14,9 @@ class EventSpec:
     data: type[ma.Schema]
     description: str
     changed: bool = False  # data also carries `changed`: the names of the fields that changed
+
+
+def with_actor(schema: type[ma.Schema]) -> type[ma.Schema]:
+    """`schema` plus `actor_id`: the user whose request caused the event (null for jobs)."""
+    name = schema.__name__.removesuffix("Schema") + "EventSchema"
+    return type(name, (schema,), {"actor_id": ma.fields.String(allow_none=True)})

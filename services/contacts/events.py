@@ -6,29 +6,34 @@ from sqlalchemy.orm import Session
 
 from services.contacts.models import Company, Contact, Interaction, OutboxEvent
 from services.contacts.schemas import CompanySchema, ContactSchema, InteractionSchema
-from shared.catalog import EventSpec
+from shared.catalog import EventSpec, with_actor
 from shared.outbox import Outbox
 
 outbox = Outbox(OutboxEvent, "contacts")
+CompanyEventSchema = with_actor(CompanySchema)
+ContactEventSchema = with_actor(ContactSchema)
+InteractionEventSchema = with_actor(InteractionSchema)
 _SCHEMAS = {Company: CompanySchema(), Contact: ContactSchema(), Interaction: InteractionSchema()}
 
 #: Every event this service publishes: its data schema and what it means to a subscriber.
 CATALOG = {
-    "company.created": EventSpec(CompanySchema, "A company was created."),
+    "company.created": EventSpec(CompanyEventSchema, "A company was created."),
     "company.updated": EventSpec(
-        CompanySchema, "A company changed; `changed` names the fields.", changed=True
+        CompanyEventSchema, "A company changed; `changed` names the fields.", changed=True
     ),
-    "company.deleted": EventSpec(CompanySchema, "A company was deleted; data is its last state."),
-    "contact.created": EventSpec(ContactSchema, "A contact was created."),
+    "company.deleted": EventSpec(
+        CompanyEventSchema, "A company was deleted; data is its last state."
+    ),
+    "contact.created": EventSpec(ContactEventSchema, "A contact was created."),
     "contact.updated": EventSpec(
-        ContactSchema, "A contact changed; `changed` names the fields.", changed=True
+        ContactEventSchema, "A contact changed; `changed` names the fields.", changed=True
     ),
     "contact.deleted": EventSpec(
-        ContactSchema,
+        ContactEventSchema,
         "A contact and their interactions were deleted; data is the contact's last state.",
     ),
     "interaction.logged": EventSpec(
-        InteractionSchema, "A call, email, meeting or note was logged."
+        InteractionEventSchema, "A call, email, meeting or note was logged."
     ),
 }
 
@@ -38,10 +43,14 @@ def state_of(record) -> dict:
     return _SCHEMAS[type(record)].dump(record)
 
 
-def record_event(session: Session, event_type: str, record, **extra) -> str:
+def record_event(
+    session: Session, event_type: str, record, *, actor_id: str | None, **extra
+) -> str:
+    """Put an event about `record` in the outbox; `actor_id` is who caused it."""
     if event_type not in CATALOG:
         raise ValueError(f"'{event_type}' is not in the contacts event catalog")
-    return outbox.record(session, event_type, {**state_of(record), **extra}, subject=record.id)
+    data = {**state_of(record), "actor_id": actor_id, **extra}
+    return outbox.record(session, event_type, data, subject=record.id)
 
 
 #: Events this service consumes. Tags and attachments will listen for `*.deleted` here.

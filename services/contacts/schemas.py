@@ -90,6 +90,8 @@ class ConversionCreateSchema(Schema):
     contact_id = fields.String(allow_none=True)
     contact = fields.Nested(ConversionContactSchema, allow_none=True)
     attach_to_existing = fields.Boolean(load_default=False)
+    #: The user who asked for the conversion, named in the events (default: the service).
+    actor_id = text(100)
 
     @ma.validates_schema
     def one_source_per_record(self, data: dict, **_kwargs) -> None:

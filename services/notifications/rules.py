@@ -13,6 +13,8 @@ from typing import Any
 
 MESSAGE_LENGTH = 500
 COLLECTIONS = {
+    "company": "companies",
+    "contact": "contacts",
     "lead": "leads",
     "opportunity": "opportunities",
     "case": "cases",
@@ -85,7 +87,43 @@ def _invoice(data: Data) -> str:
     return f"Invoice {number} ({total})" if total else f"Invoice {number}"
 
 
+def _person(data: Data) -> str:
+    name = " ".join(filter(None, (_text(data, "first_name"), _text(data, "last_name"))))
+    return name or _text(data, "email") or "a contact"
+
+
+def _changed_owner(data: Data) -> bool:
+    changed = data.get("changed")
+    return isinstance(changed, list) and "owner_id" in changed
+
+
 # ---- one rule per event type ------------------------------------------------------------
+
+
+def company_created(data: Data) -> Draft | None:
+    if _text(data, "actor_id") is None:
+        return None  # only a record someone made for another user is news to its owner
+    name = _text(data, "name") or "a company"
+    return _draft(data, "company", f"New company for you: {name}", to="owner_id")
+
+
+def company_updated(data: Data) -> Draft | None:
+    if not _changed_owner(data):
+        return None
+    name = _text(data, "name") or "a company"
+    return _draft(data, "company", f"Company assigned to you: {name}", to="owner_id")
+
+
+def contact_created(data: Data) -> Draft | None:
+    if _text(data, "actor_id") is None:
+        return None
+    return _draft(data, "contact", f"New contact for you: {_person(data)}", to="owner_id")
+
+
+def contact_updated(data: Data) -> Draft | None:
+    if not _changed_owner(data):
+        return None
+    return _draft(data, "contact", f"Contact assigned to you: {_person(data)}", to="owner_id")
 
 
 def lead_created(data: Data) -> Draft | None:
@@ -163,6 +201,10 @@ def notifications_for(event_type: str, data: Data, subject: str | None = None) -
 
 
 RULES: dict[str, Rule] = {
+    "company.created": company_created,
+    "company.updated": company_updated,
+    "contact.created": contact_created,
+    "contact.updated": contact_updated,
     "lead.created": lead_created,
     "lead.assigned": lead_assigned,
     "lead.converted": lead_converted,

@@ -21,15 +21,10 @@ from services.sales.schemas import (
     Schema,
 )
 from shared.api import Money
-from shared.catalog import EventSpec
+from shared.catalog import EventSpec, with_actor
 from shared.outbox import Outbox
 
 outbox = Outbox(OutboxEvent, "sales")
-
-
-def _with_actor(schema: type[Schema]) -> type[Schema]:
-    name = schema.__name__.removesuffix("Schema") + "EventSchema"
-    return type(name, (schema,), {"actor_id": fields.String(allow_none=True)})
 
 
 class LineItemSchema(Schema):
@@ -41,9 +36,9 @@ class LineItemSchema(Schema):
     line_total = Money()
 
 
-CampaignEventSchema = _with_actor(CampaignSchema)
-LeadEventSchema = _with_actor(LeadSchema)
-ProductEventSchema = _with_actor(ProductSchema)
+CampaignEventSchema = with_actor(CampaignSchema)
+LeadEventSchema = with_actor(LeadSchema)
+ProductEventSchema = with_actor(ProductSchema)
 
 
 class LeadAssignedSchema(LeadEventSchema):  # type: ignore[misc, valid-type]
@@ -62,7 +57,7 @@ class LeadConvertedSchema(Schema):
     actor_id = fields.String()
 
 
-class OpportunityEventSchema(_with_actor(OpportunitySchema)):  # type: ignore[misc]
+class OpportunityEventSchema(with_actor(OpportunitySchema)):  # type: ignore[misc]
     line_items = fields.List(fields.Nested(LineItemSchema))
 
 

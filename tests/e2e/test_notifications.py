@@ -160,3 +160,18 @@ def test_the_notifications_api_is_in_the_merged_openapi_document(system):
 def _envelope(received: dict) -> dict:
     """The CloudEvent as published, from what the tap received."""
     return {k: v for k, v in received.items() if k not in ("routing_key", "properties")}
+
+
+def test_an_account_manager_hears_of_a_contact_a_manager_gave_them(system, admin, consuming):
+    _, manager = new_user(system, admin, "sales_manager")
+    owner, owner_headers = new_user(system, admin, "account_manager")
+    contact = created(api(system, "POST", "/contacts", manager, json={"last_name": unique("Lin")}))
+    response = api(
+        system, "PATCH", f"/contacts/{contact['id']}", manager, json={"owner_id": owner["id"]}
+    )
+    assert response.status_code == 200, response.text
+
+    [note] = eventually(lambda: inbox(system, owner_headers), timeout=20)
+    assert (note["type"], note["link"]) == ("contact.updated", f"/contacts/{contact['id']}")
+    assert note["message"] == f"Contact assigned to you: {contact['last_name']}"
+    assert inbox(system, manager) == []

@@ -29,15 +29,15 @@ def create_company(
 ) -> Company:
     """Create a company owned by the caller (or, for managers, by whom they name)."""
     owner_id = resolve_owner(actor, data.pop("owner_id", None), users)
-    return add_company(session=session, data=data, owner_id=owner_id)
+    return add_company(session=session, data=data, owner_id=owner_id, actor_id=actor.user_id)
 
 
-def add_company(*, session: Session, data: dict[str, Any], owner_id: str) -> Company:
+def add_company(*, session: Session, data: dict[str, Any], owner_id: str, actor_id: str) -> Company:
     """Insert a company and record company.created; the caller has settled who owns it."""
     company = Company(**data, owner_id=owner_id)
     session.add(company)
     session.flush()
-    record_event(session, "company.created", company)
+    record_event(session, "company.created", company, actor_id=actor_id)
     return company
 
 
@@ -80,7 +80,7 @@ def update_company(
     changed = apply_changes(company, changes)
     if changed:
         session.flush()
-        record_event(session, "company.updated", company, changed=changed)
+        record_event(session, "company.updated", company, actor_id=actor.user_id, changed=changed)
     return company
 
 
@@ -99,6 +99,6 @@ def delete_company(
     )
     if in_use:
         raise Conflict("The company still has contacts or interactions; move or delete them first.")
-    record_event(session, "company.deleted", company)
+    record_event(session, "company.deleted", company, actor_id=actor.user_id)
     session.delete(company)
     session.flush()

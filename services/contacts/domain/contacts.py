@@ -34,15 +34,15 @@ def create_contact(
     """Create a contact owned by the caller; `company_id` must name an existing company."""
     _check_company(session, data.get("company_id"))
     owner_id = resolve_owner(actor, data.pop("owner_id", None), users)
-    return add_contact(session=session, data=data, owner_id=owner_id)
+    return add_contact(session=session, data=data, owner_id=owner_id, actor_id=actor.user_id)
 
 
-def add_contact(*, session: Session, data: dict[str, Any], owner_id: str) -> Contact:
+def add_contact(*, session: Session, data: dict[str, Any], owner_id: str, actor_id: str) -> Contact:
     """Insert a contact and record contact.created; the caller has checked its company."""
     contact = Contact(**data, owner_id=owner_id)
     session.add(contact)
     session.flush()
-    record_event(session, "contact.created", contact)
+    record_event(session, "contact.created", contact, actor_id=actor_id)
     return contact
 
 
@@ -89,7 +89,7 @@ def update_contact(
     changed = apply_changes(contact, changes)
     if changed:
         session.flush()
-        record_event(session, "contact.updated", contact, changed=changed)
+        record_event(session, "contact.updated", contact, actor_id=actor.user_id, changed=changed)
     return contact
 
 
@@ -100,6 +100,6 @@ def delete_contact(
     contact = get_contact(session=session, contact_id=contact_id)
     ensure_can_change(actor, contact.owner_id)
     check_version(contact, expected_version)
-    record_event(session, "contact.deleted", contact)
+    record_event(session, "contact.deleted", contact, actor_id=actor.user_id)
     session.delete(contact)
     session.flush()

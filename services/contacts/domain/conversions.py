@@ -38,7 +38,8 @@ def convert_lead(
         return previous, False
     try:
         with session.begin_nested():
-            return _convert(session, data, previous), True
+            actor_id = data.get("actor_id") or actor.user_id
+            return _convert(session, data, previous, actor_id), True
     except (IntegrityError, StaleDataError):
         # A concurrent call for the same lead committed first; the savepoint took back our
         # records and events, so answer with the winner's result as a replay would.
@@ -63,9 +64,13 @@ def cancel_conversion(*, session: Session, actor: Identity, lead_id: str) -> Non
     if conversion.status == CANCELLED:
         return
     if conversion.created_contact:
-        _remove_unless_used(session, conversion, Contact, conversion.contact_id, _contact_in_use)
+        _remove_unless_used(
+            session, conversion, Contact, conversion.contact_id, _contact_in_use, actor.user_id
+        )
     if conversion.created_company and conversion.company_id is not None:
-        _remove_unless_used(session, conversion, Company, conversion.company_id, _company_in_use)
+        _remove_unless_used(
+            session, conversion, Company, conversion.company_id, _company_in_use, actor.user_id
+        )
     conversion.status = CANCELLED
     session.flush()
 
@@ -79,20 +84,27 @@ def _find(session: Session, lead_id: str) -> Conversion | None:
     )
 
 
-def _convert(session: Session, data: dict[str, Any], conversion: Conversion | None) -> Conversion:
+def _convert(
+    session: Session, data: dict[str, Any], conversion: Conversion | None, actor_id: str
+) -> Conversion:
     _check_references(session, data)
     contact = _contact_to_attach(session, data)
     company_id, created_company = data.get("company_id"), False
     if data.get("company") is not None:
         company = add_company(
-            session=session, data=dict(data["company"]), owner_id=data["owner_id"]
+            session=session,
+            data=dict(data["company"]),
+            owner_id=data["owner_id"],
+            actor_id=actor_id,
         )
         company_id, created_company = company.id, True
     if contact is None:
         fields = dict(data["contact"])
         if fields.get("company_id") is None:
             fields["company_id"] = company_id
-        contact = add_contact(session=session, data=fields, owner_id=data["owner_id"])
+        contact = add_contact(
+            session=session, data=fields, owner_id=data["owner_id"], actor_id=actor_id
+        )
         created_contact = True
     else:
         created_contact = False
@@ -193,6 +205,7 @@ def _remove_unless_used(
     model: type[Company] | type[Contact],
     record_id: str,
     in_use: Callable[[Session, Conversion, str], bool],
+    actor_id: str,
 ) -> None:
     """Delete a record the conversion created and record `<kind>.deleted`; keep it if in use."""
     kind = model.__name__.lower()
@@ -204,7 +217,7 @@ def _remove_unless_used(
         return
     try:
         with session.begin_nested():
-            record_event(session, f"{kind}.deleted", record)
+            record_event(session, f"{kind}.deleted", record, actor_id=actor_id)
             session.delete(record)
             session.flush()
     except IntegrityError:

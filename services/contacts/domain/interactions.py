@@ -39,7 +39,7 @@ def log_interaction(*, session: Session, actor: Identity, data: dict[str, Any]) 
     interaction = Interaction(**data, user_id=actor.user_id)
     session.add(interaction)
     session.flush()
-    record_event(session, "interaction.logged", interaction)
+    record_event(session, "interaction.logged", interaction, actor_id=actor.user_id)
     return interaction
 
 

@@ -48,11 +48,12 @@ class Conversion:
         }
 
 
-def contacts_request(lead: Lead, body: dict[str, Any]) -> dict[str, Any]:
+def contacts_request(lead: Lead, body: dict[str, Any], actor_id: str) -> dict[str, Any]:
     """What to ask the contacts service for: the lead's person unless the body overrides."""
     request: dict[str, Any] = {
         "lead_id": lead.id,
         "owner_id": lead.owner_id,
+        "actor_id": actor_id,
         "attach_to_existing": body.get("attach_to_existing", False),
     }
     if "company_id" in body:
@@ -105,7 +106,7 @@ def convert_lead(
     ensure_can_change(actor, lead.owner_id)
     if lead.status == "converted":
         raise already_converted(lead)
-    made = contacts.convert(contacts_request(lead, body))
+    made = contacts.convert(contacts_request(lead, body, actor.user_id))
     try:
         opportunity = None
         if body.get("create_opportunity", True):

@@ -276,6 +276,7 @@ def test_changes_are_recorded_as_events_in_the_same_transaction(client, contacts
     assert updated["data"]["changed"] == ["city"] and updated["data"]["city"] == "Lyon"
     assert updated["specversion"] == "1.0" and updated["source"] == "/crm/contacts"
     assert json.loads(rows[2].body)["correlationid"] == "req-delete-1"
+    assert {json.loads(row.body)["data"]["actor_id"] for row in rows} == {"am-ev"}
 
 
 def test_a_failed_request_records_no_event(client, contacts_db):

@@ -412,3 +412,12 @@ def test_two_racing_conversions_of_one_lead_make_one_set_of_records(contacts_db)
     assert outcome == {"contact_id": winner.contact_id, "converted_now": False}
     assert count(contacts_db, Contact) == count(contacts_db, Company) == 1
     assert count(contacts_db, OutboxEvent) == 2
+
+
+def test_the_events_name_the_user_who_converted_or_else_the_service(client, contacts_db):
+    convert(client, actor_id="sdr-42", company={"name": unique("co")}, contact=person())
+    convert(client, contact=person())
+    with contacts_db.sessions() as session:
+        rows = session.scalars(select(OutboxEvent).order_by(OutboxEvent.seq)).all()
+    actors = [json.loads(row.body)["data"]["actor_id"] for row in rows]
+    assert actors == ["sdr-42", "sdr-42", "service:sales"]

@@ -147,3 +147,36 @@ def test_docs_list_every_rule():
     section = DOCS.read_text().split("## Notifications made from events", 1)[1]
     documented = set(re.findall(r"^\| `([a-z_.]+)` \|", section, re.MULTILINE))
     assert documented == set(RULES)
+
+
+COMPANY = {"id": "co-1", "name": "Acme Freight", "owner_id": "am-1"}
+CONTACT = {"id": "ct-1", "first_name": "Grace", "last_name": "Hopper", "owner_id": "am-1"}
+
+
+def test_a_company_or_contact_given_to_someone_else_tells_the_new_owner():
+    moved = {**COMPANY, "actor_id": "mgr-1", "changed": ["owner_id", "city"]}
+    draft = only("company.updated", moved)
+    assert (draft.user_id, draft.link) == ("am-1", "/companies/co-1")
+    assert draft.message == "Company assigned to you: Acme Freight"
+    draft = only("contact.updated", {**CONTACT, "actor_id": "mgr-1", "changed": ["owner_id"]})
+    assert (draft.link, draft.message) == (
+        "/contacts/ct-1",
+        "Contact assigned to you: Grace Hopper",
+    )
+
+
+def test_other_company_and_contact_changes_tell_nobody():
+    assert (
+        notifications_for("company.updated", {**COMPANY, "actor_id": "m", "changed": ["city"]})
+        == []
+    )
+    assert notifications_for("contact.updated", {**CONTACT, "actor_id": "m"}) == []
+
+
+def test_a_company_or_contact_created_for_someone_else_tells_the_owner_but_not_the_creator():
+    assert only("company.created", {**COMPANY, "actor_id": "mgr-1"}).message == (
+        "New company for you: Acme Freight"
+    )
+    assert only("contact.created", {**CONTACT, "actor_id": "mgr-1"}).link == "/contacts/ct-1"
+    assert notifications_for("contact.created", {**CONTACT, "actor_id": "am-1"}) == []
+    assert notifications_for("company.created", COMPANY) == []  # no actor named: not news

@@ -36,18 +36,20 @@ def lead(session):
 
 
 def test_the_contact_takes_the_lead_person_unless_overridden(lead):
-    request = conversion.contacts_request(lead, {"contact": {"first_name": "A."}})
+    request = conversion.contacts_request(lead, {"contact": {"first_name": "A."}}, "sdr-1")
     assert request["contact"] == {
         "first_name": "A.",
         "last_name": "Lovelace",
         "email": "ada@example.com",
     }
-    assert request["owner_id"] == "sdr-1"
+    assert (request["owner_id"], request["actor_id"]) == ("sdr-1", "sdr-1")
     assert "company" not in request and "company_id" not in request
 
 
 def test_a_named_contact_or_company_is_passed_on_as_is(lead):
-    request = conversion.contacts_request(lead, {"contact_id": "c-1", "company_id": "co-1"})
+    request = conversion.contacts_request(
+        lead, {"contact_id": "c-1", "company_id": "co-1"}, "sdr-1"
+    )
     assert (request["contact_id"], request["company_id"]) == ("c-1", "co-1")
     assert "contact" not in request
 

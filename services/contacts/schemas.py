@@ -30,7 +30,7 @@ class CompanySchema(RecordSchema):
     city = optional_text(100)
     country = optional_text(100)
     annual_revenue = Money(allow_none=True, validate=validate.Range(min=0))
-    employee_count = fields.Integer(allow_none=True, validate=validate.Range(min=0))
+    employee_count = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0))
     owner_id = text(100)
 
 

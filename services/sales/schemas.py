@@ -76,7 +76,9 @@ class LeadSchema(RecordSchema):
     job_title = optional_text(100)
     lead_source = fields.String(allow_none=True, validate=validate.OneOf(LEAD_SOURCES))
     status = fields.String(load_default="new", validate=validate.OneOf(OPEN_LEAD_STATUSES))
-    lead_score = fields.Integer(load_default=0, validate=validate.Range(min=0, max=100))
+    lead_score = fields.Integer(
+        strict=True, load_default=0, validate=validate.Range(min=0, max=100)
+    )
     notes = fields.String(allow_none=True, validate=validate.Length(max=20_000))
     campaign_id = fields.String(allow_none=True)
     owner_id = text(100)
@@ -122,7 +124,9 @@ class OpportunitySchema(RecordSchema):
 class LineSchema(RecordSchema):
     opportunity_id = fields.String(dump_only=True)
     product_id = fields.String(required=True)
-    quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    quantity = fields.Integer(
+        strict=True, load_default=1, validate=validate.Range(min=1, max=1_000_000)
+    )
     unit_price = Money(validate=validate.Range(min=0))
     name = fields.String(dump_only=True)
     sku = fields.String(dump_only=True)
@@ -130,7 +134,7 @@ class LineSchema(RecordSchema):
 
 
 class LineUpdateSchema(Schema):
-    quantity = fields.Integer(validate=validate.Range(min=1, max=1_000_000))
+    quantity = fields.Integer(strict=True, validate=validate.Range(min=1, max=1_000_000))
     unit_price = Money(validate=validate.Range(min=0))
 
 
@@ -167,7 +171,7 @@ class CompanyFields(Schema):
     city = optional_text(100)
     country = optional_text(100)
     annual_revenue = Money(allow_none=True, validate=validate.Range(min=0))
-    employee_count = fields.Integer(allow_none=True, validate=validate.Range(min=0))
+    employee_count = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0))
 
 
 class ContactFields(Schema):

@@ -10,6 +10,7 @@ from pathlib import Path
 from shared.config import Settings
 from shared.consumer import Consumer
 from shared.db import Database
+from shared.housekeeping import retentions
 from shared.logs import configure_logging
 from shared.migrations import revision, upgrade
 from shared.worker import run_worker
@@ -21,6 +22,8 @@ def service_main(
     migrations_dir: Path,
     outbox_model: type,
     consumers: Callable[[Settings, Database], list[Consumer]] = lambda s, d: [],
+    inbox_model: type | None = None,
+    idempotency_model: type | None = None,
     argv: list[str] | None = None,
 ) -> int:
     parser = argparse.ArgumentParser(prog=f"python -m services.{service}")
@@ -46,6 +49,9 @@ def service_main(
         database=database,
         outbox_model=outbox_model,
         consumers=consumers(settings, database),
+        retentions=retentions(
+            idempotency_model=idempotency_model, inbox_model=inbox_model, extra=settings.extra
+        ),
     )
 
 

@@ -10,6 +10,7 @@ from shared.config import Settings
 from shared.consumer import Consumer
 from shared.db import Database
 from shared.health import serve_health
+from shared.housekeeping import Retention, run_housekeeping
 from shared.leader import leader_lock
 from shared.logs import get_logger
 from shared.relay import PikaPublisher, Relay
@@ -23,6 +24,7 @@ def run_worker(
     database: Database,
     outbox_model: type,
     consumers: list[Consumer] | None = None,
+    retentions: list[Retention] | None = None,
 ) -> int:
     """Run until SIGTERM/SIGINT; each thread opens its own AMQP connection."""
     stop = threading.Event()
@@ -47,6 +49,15 @@ def run_worker(
         connect=lambda: PikaPublisher(settings.amqp_url),
     )
     threads = [threading.Thread(target=relay.run, name="relay")]
+    if retentions:
+        every = float(settings.extra.get("CRM_HOUSEKEEPING_SECONDS", 3600))
+        threads.append(
+            threading.Thread(
+                target=run_housekeeping,
+                args=(database, retentions, stop, every),
+                name="housekeeping",
+            )
+        )
     threads += [threading.Thread(target=c.run, name=f"consumer:{c.queue}") for c in consumers]
     for thread in threads:
         thread.start()

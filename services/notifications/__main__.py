@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 from services.notifications.handlers import consumers
-from services.notifications.models import OutboxEvent
+from services.notifications.models import IdempotencyKey, InboxEvent, OutboxEvent
 from shared.cli import service_main
 
 if __name__ == "__main__":
@@ -12,6 +12,8 @@ if __name__ == "__main__":
         service_main(
             service="notifications",
             outbox_model=OutboxEvent,
+            inbox_model=InboxEvent,
+            idempotency_model=IdempotencyKey,
             migrations_dir=Path(__file__).parent / "migrations",
             consumers=consumers,
         )

@@ -3,7 +3,7 @@
 import sys
 from pathlib import Path
 
-from services.sales.models import OutboxEvent
+from services.sales.models import IdempotencyKey, InboxEvent, OutboxEvent
 from shared.cli import service_main
 
 if __name__ == "__main__":
@@ -11,6 +11,8 @@ if __name__ == "__main__":
         service_main(
             service="sales",
             outbox_model=OutboxEvent,
+            inbox_model=InboxEvent,
+            idempotency_model=IdempotencyKey,
             migrations_dir=Path(__file__).parent / "migrations",
         )
     )

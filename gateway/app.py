@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask
+from flask import Flask, g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -13,10 +13,11 @@ from gateway.api import auth, users
 from gateway.models import IdempotencyKey
 from gateway.openapi import MergedSpec, register_docs
 from gateway.proxy import Upstreams, register_proxy, upstream_urls
+from gateway.users import ensure_still_valid
 from shared.config import Settings
 from shared.db import Database
 from shared.idempotency import register_idempotency
-from shared.web import create_base_app
+from shared.web import create_base_app, current_session
 
 SERVICE = "gateway"
 
@@ -44,6 +45,7 @@ def create_app(
     if hops:  # behind an ingress: the client is in X-Forwarded-For, not the peer address
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     register_rate_limits(app)
+    register_account_checks(app)
     upstreams = Upstreams(
         urls or upstream_urls(),
         connect_timeout=float(os.environ.get("UPSTREAM_CONNECT_TIMEOUT", 2)),
@@ -54,6 +56,16 @@ def create_app(
     api = app.extensions["api"]
     register_docs(app, MergedSpec(api.spec.to_dict(), upstreams.urls, upstreams.http))
     return app
+
+
+def register_account_checks(app: Flask) -> None:
+    """At the gateway a token stops working as soon as its user is disabled or changes role."""
+
+    @app.before_request
+    def account_still_valid():
+        identity = g.get("identity")
+        if identity is not None:
+            ensure_still_valid(session=current_session(), identity=identity)
 
 
 def register_rate_limits(app: Flask) -> None:

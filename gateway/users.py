@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from gateway.models import User
-from shared.auth import ADMIN, Identity, issue_token, require_role
+from shared.auth import ADMIN, SERVICE, Identity, issue_token, require_role
 from shared.cooperative import off_the_loop
 from shared.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unauthorized
 from shared.pagination import Page, paginate
@@ -93,6 +93,17 @@ def log_in(*, session: Session, email: str, password: str, secret: str, ttl: int
         "token_type": "Bearer",
         "expires_in": ttl,
     }
+
+
+def ensure_still_valid(*, session: Session, identity: Identity) -> None:
+    """A user's token counts only while the account is active and keeps the token's role."""
+    if identity.role == SERVICE:
+        return
+    user = session.get(User, identity.user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized("The account is disabled; ask an admin.")
+    if user.role != identity.role:
+        raise Unauthorized("Your role has changed; log in again.")
 
 
 def ensure_admin(*, session: Session, email: str, password: str, name: str = "Admin") -> bool:

@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from gateway.app import create_app as create_gateway
+from gateway.models import User
 from gateway.users import ensure_admin
 from services.contacts.app import create_app as create_contacts
 from shared.config import Settings
@@ -65,3 +66,18 @@ def admin_headers(system):
         timeout=10,
     )
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def add_user(database, user_id: str, role: str, *, is_active: bool = True) -> None:
+    """A user the gateway knows, for tests that present a token made for `user_id`."""
+    with database.transaction() as session:
+        session.add(
+            User(
+                id=user_id,
+                email=f"{user_id}@example.test",
+                name=user_id,
+                role=role,
+                password_hash="not-used",
+                is_active=is_active,
+            )
+        )

@@ -6,7 +6,7 @@ import threading
 import requests
 
 from gateway.app import create_app
-from gateway.tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from gateway.tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, add_user
 from shared.auth import Identity, issue_token
 from shared.config import DEFAULT_JWT_SECRET, Settings
 from shared.testing.helpers import unique
@@ -59,6 +59,43 @@ def test_wrong_password_unknown_email_and_disabled_users_cannot_log_in(system, a
         timeout=10,
     )
     assert login(base, email, "a-good-password").status_code == 401
+
+
+def test_a_token_stops_working_at_the_gateway_when_its_user_is_disabled_or_changes_role(
+    system, admin_headers
+):
+    base = system["gateway"]
+    user, email = make_user(base, admin_headers)
+    disabled = {
+        "Authorization": "Bearer " + login(base, email, "a-good-password").json()["access_token"]
+    }
+    other, other_email = make_user(base, admin_headers)
+    promoted = {
+        "Authorization": "Bearer "
+        + login(base, other_email, "a-good-password").json()["access_token"]
+    }
+    for headers in (disabled, promoted):
+        assert (
+            requests.get(f"{base}/api/v1/contacts", headers=headers, timeout=10).status_code == 200
+        )
+
+    def change(record, body):
+        url = f"{base}/api/v1/users/{record['id']}"
+        response = requests.patch(url, json=body, headers=admin_headers, timeout=10)
+        assert response.status_code == 200, response.text
+
+    change(user, {"is_active": False})
+    change(other, {"role": "sales_manager"})
+    for headers, detail in ((disabled, "disabled"), (promoted, "log in again")):
+        for path in ("/api/v1/contacts", "/api/v1/auth/me"):
+            response = requests.get(f"{base}{path}", headers=headers, timeout=10)
+            assert response.status_code == 401, path
+            assert detail in response.json()["detail"]
+    fresh = login(base, other_email, "a-good-password").json()["access_token"]
+    me = requests.get(
+        f"{base}/api/v1/auth/me", headers={"Authorization": f"Bearer {fresh}"}, timeout=10
+    )
+    assert me.json()["role"] == "sales_manager"
 
 
 def test_only_admins_create_users_and_emails_are_unique(system, admin_headers):
@@ -205,6 +242,7 @@ def test_a_service_that_hangs_is_a_504_not_a_hang(gateway_db, monkeypatch):
         urls={"contacts": url},
     )
     server = ThreadServer(app, free_port())
+    add_user(gateway_db, "u", "sdr")
     try:
         token = issue_token(Identity("u", "sdr"), DEFAULT_JWT_SECRET, 60)
         response = requests.get(

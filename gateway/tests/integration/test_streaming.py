@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from gateway.app import create_app as create_gateway
+from gateway.tests.conftest import add_user
 from services.notifications.app import create_app as create_notifications
 from services.notifications.handlers import consumers
 from services.notifications.tests.conftest import lead_event
@@ -42,6 +43,7 @@ def streaming(tmp_path, monkeypatch):
     )
     notifications = ThreadServer(create_notifications(settings, database=database), free_port())
     gateway_db = migrated(f"sqlite:///{tmp_path}/gateway.db", ROOT / "gateway/migrations")
+    add_user(gateway_db, "sdr-1", "sdr")
     gateway = ThreadServer(
         create_gateway(
             Settings(service="gateway", env="test", database_url=gateway_db.url),

@@ -68,14 +68,14 @@ def plan_change(current: Any, changes: dict[str, Any], now: Any) -> StagePlan:
         return plan
     plan.from_stage, plan.to_stage = current.stage, stage
     changes["stage"] = stage
+    if current.stage == LOST:
+        changes["lost_reason"] = None  # reopened or won after all: the old reason no longer holds
     if stage in (WON, LOST):
         changes["probability"] = DEFAULT_PROBABILITY[stage]
         changes["closed_at"] = now
     else:
         changes.setdefault("probability", DEFAULT_PROBABILITY[stage])
         changes["closed_at"] = None
-        if current.stage == LOST:
-            changes["lost_reason"] = None
     return plan
 
 

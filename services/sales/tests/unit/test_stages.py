@@ -86,3 +86,9 @@ def test_reopening_a_lost_opportunity_clears_its_reason():
     assert plan.changes["lost_reason"] is None
     assert plan.changes["closed_at"] is None
     assert plan.changes["probability"] == Decimal("0.2")
+
+
+def test_winning_a_lost_opportunity_after_all_clears_its_lost_reason():
+    plan = stages.plan_change(Opp("closed_lost", "Price"), {"stage": "closed_won"}, NOW)
+    assert plan.changes["lost_reason"] is None
+    assert plan.changes["probability"] == Decimal("1.000")

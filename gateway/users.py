@@ -13,7 +13,7 @@ from gateway.models import User
 from shared.auth import ADMIN, SERVICE, Identity, issue_token, require_role
 from shared.cooperative import off_the_loop
 from shared.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unauthorized
-from shared.pagination import Page, paginate
+from shared.pagination import Page, paginate_args
 
 SORTABLE = ("created_at", "updated_at")
 SELF_EDITABLE = {"name", "password"}
@@ -48,15 +48,7 @@ def list_users(*, session: Session, args: dict[str, Any]) -> Page:
     if args.get("q"):
         pattern = f"%{args['q'].lower()}%"
         stmt = stmt.where(or_(func.lower(User.name).like(pattern), User.email.like(pattern)))
-    return paginate(
-        session,
-        stmt,
-        model=User,
-        sort=args["sort"],
-        sortable=SORTABLE,
-        limit=args["limit"],
-        cursor=args["cursor"],
-    )
+    return paginate_args(session, stmt, model=User, sortable=SORTABLE, args=args)
 
 
 def update_user(

@@ -74,3 +74,18 @@ def paginate(
         last = items[-1]
         next_cursor = _encode(sort, getattr(last, field), last.id)
     return Page(items, next_cursor)
+
+
+def paginate_args(
+    session: Session, stmt: Select, *, model: Any, sortable: tuple[str, ...], args: dict[str, Any]
+) -> Page:
+    """`paginate` with a list endpoint's parsed `sort`, `limit` and `cursor` arguments."""
+    return paginate(
+        session,
+        stmt,
+        model=model,
+        sort=args["sort"],
+        sortable=sortable,
+        limit=args["limit"],
+        cursor=args["cursor"],
+    )

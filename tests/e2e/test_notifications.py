@@ -17,21 +17,11 @@ pytestmark = pytest.mark.e2e
 
 
 def new_user(system, admin, role):
-    email, password = f"{unique(role)}@e2e.test", "a-long-password"
-    response = requests.post(
-        f"{system.gateway}/api/v1/users",
-        headers=admin,
-        timeout=10,
-        json={"email": email, "name": role, "role": role, "password": password},
-    )
-    assert response.status_code == 201, response.text
-    return response.json(), system.login(email, password)
+    return system.new_user(admin, role)
 
 
 def api(system, method, path, headers, **kwargs):
-    return requests.request(
-        method, f"{system.gateway}/api/v1{path}", headers=headers, timeout=10, **kwargs
-    )
+    return system.api(method, path, headers, **kwargs)
 
 
 def created(response) -> dict:

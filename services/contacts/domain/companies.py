@@ -18,7 +18,7 @@ from services.contacts.events import record_event
 from services.contacts.models import Company, Contact, Interaction
 from shared.auth import Identity, ensure_can_change
 from shared.errors import Conflict
-from shared.pagination import Page, paginate
+from shared.pagination import Page, paginate_args
 from shared.users import UserDirectory
 
 SORTABLE = ("created_at", "updated_at", "name")
@@ -51,15 +51,7 @@ def list_companies(*, session: Session, args: dict[str, Any]) -> Page:
     stmt = filtered(
         Company, args, ("owner_id", "industry", "country"), ("name", "email", "website")
     )
-    return paginate(
-        session,
-        stmt,
-        model=Company,
-        sort=args["sort"],
-        sortable=SORTABLE,
-        limit=args["limit"],
-        cursor=args["cursor"],
-    )
+    return paginate_args(session, stmt, model=Company, sortable=SORTABLE, args=args)
 
 
 def update_company(

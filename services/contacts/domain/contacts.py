@@ -17,7 +17,7 @@ from services.contacts.events import record_event
 from services.contacts.models import Company, Contact
 from shared.auth import Identity, ensure_can_change
 from shared.errors import ValidationFailed
-from shared.pagination import Page, paginate
+from shared.pagination import Page, paginate_args
 from shared.users import UserDirectory
 
 SORTABLE = ("created_at", "updated_at", "last_name")
@@ -58,15 +58,7 @@ def list_contacts(*, session: Session, args: dict[str, Any]) -> Page:
     stmt = filtered(
         Contact, args, ("company_id", "owner_id", "email"), ("first_name", "last_name", "email")
     )
-    return paginate(
-        session,
-        stmt,
-        model=Contact,
-        sort=args["sort"],
-        sortable=SORTABLE,
-        limit=args["limit"],
-        cursor=args["cursor"],
-    )
+    return paginate_args(session, stmt, model=Contact, sortable=SORTABLE, args=args)
 
 
 def update_contact(

@@ -12,7 +12,7 @@ from services.contacts.models import Company, Contact, Interaction
 from shared.auth import Identity, ensure_can_change
 from shared.db import utcnow
 from shared.errors import ValidationFailed
-from shared.pagination import Page, paginate
+from shared.pagination import Page, paginate_args
 
 SORTABLE = ("created_at", "occurred_at")
 
@@ -53,15 +53,7 @@ def list_interactions(*, session: Session, args: dict[str, Any]) -> Page:
     stmt = filtered(
         Interaction, args, ("contact_id", "company_id", "user_id", "type"), ("subject",)
     )
-    return paginate(
-        session,
-        stmt,
-        model=Interaction,
-        sort=args["sort"],
-        sortable=SORTABLE,
-        limit=args["limit"],
-        cursor=args["cursor"],
-    )
+    return paginate_args(session, stmt, model=Interaction, sortable=SORTABLE, args=args)
 
 
 def update_interaction(

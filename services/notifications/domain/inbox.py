@@ -12,7 +12,7 @@ from services.notifications.models import Notification
 from shared.auth import SERVICE, Identity
 from shared.db import utcnow
 from shared.errors import Forbidden, NotFound, PreconditionFailed
-from shared.pagination import Page, paginate
+from shared.pagination import Page, paginate_args
 
 SORTABLE = ("created_at",)
 FILTERS = ("is_read", "type", "record_type", "record_id")
@@ -33,15 +33,7 @@ def list_notifications(*, session: Session, actor: Identity, args: dict[str, Any
             stmt = stmt.where(getattr(Notification, name) == args[name])
     if args.get("q"):
         stmt = stmt.where(func.lower(Notification.message).like(f"%{args['q'].lower()}%"))
-    return paginate(
-        session,
-        stmt,
-        model=Notification,
-        sort=args["sort"],
-        sortable=SORTABLE,
-        limit=args["limit"],
-        cursor=args["cursor"],
-    )
+    return paginate_args(session, stmt, model=Notification, sortable=SORTABLE, args=args)
 
 
 def get_notification(*, session: Session, actor: Identity, notification_id: str) -> Notification:

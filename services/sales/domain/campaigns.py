@@ -11,7 +11,7 @@ from services.sales.events import record_event
 from services.sales.models import Campaign, Lead, Opportunity
 from shared.auth import MARKETING_MANAGER, Identity, require_role
 from shared.errors import Conflict, ValidationFailed
-from shared.pagination import Page, paginate
+from shared.pagination import Page, paginate_args
 from shared.records import apply_changes, check_version, filtered, get_or_404, resolve_owner
 from shared.users import UserDirectory
 
@@ -45,15 +45,7 @@ def check_campaign(session: Session, campaign_id: str | None) -> None:
 def list_campaigns(*, session: Session, args: dict[str, Any]) -> Page:
     """A page of campaigns, filtered by status, type and owner; `q` searches the name."""
     stmt = filtered(Campaign, args, ("status", "type", "owner_id"), ("name",))
-    return paginate(
-        session,
-        stmt,
-        model=Campaign,
-        sort=args["sort"],
-        sortable=SORTABLE,
-        limit=args["limit"],
-        cursor=args["cursor"],
-    )
+    return paginate_args(session, stmt, model=Campaign, sortable=SORTABLE, args=args)
 
 
 def update_campaign(

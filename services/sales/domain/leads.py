@@ -20,7 +20,7 @@ from shared.auth import (
     require_role,
 )
 from shared.errors import Conflict
-from shared.pagination import Page, paginate
+from shared.pagination import Page, paginate_args
 from shared.records import apply_changes, check_version, filtered, get_or_404, resolve_owner
 from shared.users import UserDirectory
 
@@ -99,15 +99,7 @@ def list_leads(*, session: Session, args: dict[str, Any]) -> Page:
         ("status", "owner_id", "campaign_id", "lead_source", "email"),
         ("first_name", "last_name", "email", "company_name"),
     )
-    return paginate(
-        session,
-        stmt,
-        model=Lead,
-        sort=args["sort"],
-        sortable=SORTABLE,
-        limit=args["limit"],
-        cursor=args["cursor"],
-    )
+    return paginate_args(session, stmt, model=Lead, sortable=SORTABLE, args=args)
 
 
 def ensure_open(lead: Lead) -> None:

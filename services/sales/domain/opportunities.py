@@ -16,7 +16,7 @@ from services.sales.models import Opportunity, StageChange
 from shared.auth import Identity, ensure_can_change, require_role
 from shared.db import utcnow
 from shared.errors import Conflict, ValidationFailed
-from shared.pagination import Page, paginate
+from shared.pagination import Page, paginate_args
 from shared.records import apply_changes, check_version, filtered, get_or_404, resolve_owner
 from shared.users import UserDirectory
 
@@ -111,15 +111,7 @@ def list_opportunities(*, session: Session, args: dict[str, Any]) -> Page:
         ("stage", "owner_id", "contact_id", "company_id", "campaign_id", "lead_id"),
         ("name",),
     )
-    return paginate(
-        session,
-        stmt,
-        model=Opportunity,
-        sort=args["sort"],
-        sortable=SORTABLE,
-        limit=args["limit"],
-        cursor=args["cursor"],
-    )
+    return paginate_args(session, stmt, model=Opportunity, sortable=SORTABLE, args=args)
 
 
 def update_opportunity(

@@ -12,7 +12,7 @@ from services.sales.events import record_event
 from services.sales.models import OpportunityProduct, Product
 from shared.auth import SALES_MANAGER, Identity, require_role
 from shared.errors import Conflict
-from shared.pagination import Page, paginate
+from shared.pagination import Page, paginate_args
 from shared.records import apply_changes, check_version, filtered, get_or_404
 
 SORTABLE = ("created_at", "updated_at", "name")
@@ -53,15 +53,7 @@ def get_product(*, session: Session, product_id: str) -> Product:
 def list_products(*, session: Session, args: dict[str, Any]) -> Page:
     """A page of products, filtered by type, sku and is_active; `q` searches name and sku."""
     stmt = filtered(Product, args, ("type", "sku", "is_active"), ("name", "sku"))
-    return paginate(
-        session,
-        stmt,
-        model=Product,
-        sort=args["sort"],
-        sortable=SORTABLE,
-        limit=args["limit"],
-        cursor=args["cursor"],
-    )
+    return paginate_args(session, stmt, model=Product, sortable=SORTABLE, args=args)
 
 
 def update_product(

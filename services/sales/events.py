@@ -139,7 +139,3 @@ def record_event(
         data["changed"] = changed or []
     subject = data.get("id") or data.get("lead_id")
     return outbox.record(session, event_type, data, subject=subject)
-
-
-#: Events this service consumes: none yet.
-HANDLERS: dict = {}

@@ -30,6 +30,7 @@ class RunningSystem:
         self.amqp_url = amqp_url
         # Its own consumer queue, so that another system on this broker takes none of its events.
         self.notifications_queue = unique("e2e-notifications") + ".inbox"
+        self.sales_queue = unique("e2e-sales") + ".references"
         self.log = tmp / "system.log"
         self.env = {
             **os.environ,
@@ -42,6 +43,7 @@ class RunningSystem:
             "LOGIN_RATE_LIMIT": "1000 per minute",
             "HTTP_TIMEOUT": "3",
             "CRM_NOTIFICATIONS_QUEUE": self.notifications_queue,
+            "CRM_SALES_QUEUE": self.sales_queue,
         }
         for service in SERVICES:
             prefix = service.upper()
@@ -130,7 +132,8 @@ def system(tmp_path_factory, postgres, amqp_url):
     running = RunningSystem(tmp, databases, amqp_url).start()
     yield running
     running.stop()
-    delete_consumer_queues(amqp_url, running.notifications_queue)
+    for queue in (running.notifications_queue, running.sales_queue):
+        delete_consumer_queues(amqp_url, queue)
 
 
 @pytest.fixture(scope="session")

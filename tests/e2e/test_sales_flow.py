@@ -294,3 +294,23 @@ def test_the_merged_api_document_shows_the_sales_paths(system):
         "/api/v1/reports/campaigns",
     ):
         assert path in spec["paths"], path
+
+
+def test_deleting_a_contact_clears_it_from_opportunities(system, team):
+    _, rep = team["sdr"]
+    contact = created(system.api("POST", "/contacts", rep, json={"last_name": unique("Gone")}))
+    opportunity = created(
+        system.api(
+            "POST",
+            "/opportunities",
+            rep,
+            json={"name": unique("Deal"), "contact_id": contact["id"]},
+        )
+    )
+    assert system.api("DELETE", f"/contacts/{contact['id']}", rep).status_code == 204
+
+    def contact_dropped():
+        current = read(system.api("GET", f"/opportunities/{opportunity['id']}", rep))
+        return current["contact_id"] is None
+
+    eventually(contact_dropped, timeout=20)

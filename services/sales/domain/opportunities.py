@@ -197,3 +197,15 @@ def history(*, session: Session, opportunity_id: str) -> list[StageChange]:
         .order_by(StageChange.seq)
     )
     return list(session.scalars(stmt))
+
+
+def forget_party(*, session: Session, field: str, record_id: str, actor_id: str | None) -> int:
+    """Clear `contact_id` or `company_id` where it names a record deleted in contacts."""
+    column = getattr(Opportunity, field)
+    changed = 0
+    for opportunity in session.scalars(select(Opportunity).where(column == record_id)):
+        setattr(opportunity, field, None)
+        session.flush()
+        publish(session, "opportunity.updated", opportunity, actor_id, changed=[field])
+        changed += 1
+    return changed

@@ -35,6 +35,14 @@ CATALOG = {
     "interaction.logged": EventSpec(
         InteractionEventSchema, "A call, email, meeting or note was logged."
     ),
+    "interaction.updated": EventSpec(
+        InteractionEventSchema,
+        "A logged interaction was corrected; `changed` names the fields.",
+        changed=True,
+    ),
+    "interaction.deleted": EventSpec(
+        InteractionEventSchema, "A logged interaction was deleted; data is its last state."
+    ),
 }
 
 

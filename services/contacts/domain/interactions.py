@@ -72,8 +72,12 @@ def update_interaction(
         contact_id = changes.get("contact_id", interaction.contact_id)
         company_id = changes.get("company_id", interaction.company_id)
         changes["company_id"] = _check_parties(session, contact_id, company_id)
-    apply_changes(interaction, changes)
-    session.flush()
+    changed = apply_changes(interaction, changes)
+    if changed:
+        session.flush()
+        record_event(
+            session, "interaction.updated", interaction, actor_id=actor.user_id, changed=changed
+        )
     return interaction
 
 
@@ -84,5 +88,6 @@ def delete_interaction(
     interaction = get_interaction(session=session, interaction_id=interaction_id)
     ensure_can_change(actor, interaction.user_id)
     check_version(interaction, expected_version)
+    record_event(session, "interaction.deleted", interaction, actor_id=actor.user_id)
     session.delete(interaction)
     session.flush()

@@ -63,9 +63,16 @@ def outbox_bodies(tmp_path_factory) -> list[dict]:
     )
     assert response.status_code == 200, response.json
     parties = ({"contact_id": contact["id"]}, {"company_id": bare["id"], "occurred_at": LOCAL})
+    logged = []
     for party in parties:
         interaction = {"type": "call", "subject": "Quarterly review", **party}
-        created(client.post("/api/v1/interactions", headers=headers, json=interaction))
+        logged.append(
+            created(client.post("/api/v1/interactions", headers=headers, json=interaction))
+        )
+    url = f"/api/v1/interactions/{logged[1]['id']}"
+    response = client.patch(url, headers=headers, json={"notes": "Signed the renewal"})
+    assert response.status_code == 200, response.json
+    assert client.delete(url, headers=headers).status_code == 204
     gone = [("contacts", contact["id"]), ("contacts", lonely["id"]), ("companies", full["id"])]
     for collection, record_id in gone:  # the contact's interactions go with it, then the company
         response = client.delete(f"/api/v1/{collection}/{record_id}", headers=headers)

@@ -324,3 +324,27 @@ def test_an_interaction_time_given_with_an_offset_is_kept_in_utc(client):
         },
     )
     assert naive.status_code == 422 and "occurred_at" in naive.json["errors"]
+
+
+def test_correcting_or_deleting_an_interaction_is_published(client, contacts_db):
+    headers = auth("support_agent", "sa-1")
+    contact = client.post("/api/v1/contacts", json={"last_name": "Ng"}, headers=headers).json
+    call = client.post(
+        "/api/v1/interactions",
+        json={"type": "call", "subject": "Missed pallet", "contact_id": contact["id"]},
+        headers=headers,
+    ).json
+    url = f"/api/v1/interactions/{call['id']}"
+    assert client.patch(url, json={"subject": "Found pallet"}, headers=headers).status_code == 200
+    assert client.patch(url, json={"subject": "Found pallet"}, headers=headers).status_code == 200
+    assert client.delete(url, headers=headers).status_code == 204
+    with contacts_db.sessions() as session:
+        rows = session.scalars(
+            select(OutboxEvent).where(OutboxEvent.subject == call["id"]).order_by(OutboxEvent.seq)
+        ).all()
+    assert [r.event_type for r in rows] == [
+        "interaction.logged",
+        "interaction.updated",
+        "interaction.deleted",
+    ]
+    assert json.loads(rows[1].body)["data"]["changed"] == ["subject"]

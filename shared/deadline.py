@@ -14,6 +14,7 @@ from flask import Flask, Response, g, request
 from sqlalchemy.orm import Session
 
 from shared.errors import DomainError
+from shared.web import before_commit
 
 HEADER = "X-Request-Deadline"
 
@@ -45,4 +46,4 @@ def register_deadlines(app: Flask) -> None:
             if time.time() > deadline:
                 raise DeadlinePassed("The caller stopped waiting; nothing was changed.")
 
-        g.setdefault("before_commit", []).append(still_waited_for)  # see shared.web
+        before_commit(still_waited_for)

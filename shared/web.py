@@ -15,7 +15,6 @@ from shared.api import Api
 from shared.auth import Identity, bearer_token, verify_token
 from shared.config import Settings
 from shared.db import Database
-from shared.deadline import register_deadlines
 from shared.errors import (
     DomainError,
     PreconditionFailed,
@@ -63,6 +62,8 @@ def create_base_app(
         register_authentication(app, settings.jwt_secret)
     if database is not None:
         register_session(app, database)
+        from shared.deadline import register_deadlines  # it builds on this module
+
         register_deadlines(app)
     api = Api(
         app,

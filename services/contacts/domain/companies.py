@@ -7,18 +7,18 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from services.contacts.domain.common import (
+from services.contacts.events import record_event
+from services.contacts.models import Company, Contact, Interaction
+from shared.auth import Identity, ensure_can_change
+from shared.errors import Conflict
+from shared.pagination import Page, paginate_args
+from shared.records import (
     apply_changes,
     check_version,
     filtered,
     get_or_404,
     resolve_owner,
 )
-from services.contacts.events import record_event
-from services.contacts.models import Company, Contact, Interaction
-from shared.auth import Identity, ensure_can_change
-from shared.errors import Conflict
-from shared.pagination import Page, paginate_args
 from shared.users import UserDirectory
 
 SORTABLE = ("created_at", "updated_at", "name")

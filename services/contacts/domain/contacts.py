@@ -6,18 +6,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.contacts.domain.common import (
+from services.contacts.events import record_event
+from services.contacts.models import Company, Contact
+from shared.auth import Identity, ensure_can_change
+from shared.errors import ValidationFailed
+from shared.pagination import Page, paginate_args
+from shared.records import (
     apply_changes,
     check_version,
     filtered,
     get_or_404,
     resolve_owner,
 )
-from services.contacts.events import record_event
-from services.contacts.models import Company, Contact
-from shared.auth import Identity, ensure_can_change
-from shared.errors import ValidationFailed
-from shared.pagination import Page, paginate_args
 from shared.users import UserDirectory
 
 SORTABLE = ("created_at", "updated_at", "last_name")

@@ -6,13 +6,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.contacts.domain.common import apply_changes, check_version, filtered, get_or_404
 from services.contacts.events import record_event
 from services.contacts.models import Company, Contact, Interaction
 from shared.auth import Identity, ensure_can_change
 from shared.db import utcnow
 from shared.errors import ValidationFailed
 from shared.pagination import Page, paginate_args
+from shared.records import apply_changes, check_version, filtered, get_or_404
 
 SORTABLE = ("created_at", "occurred_at")
 

@@ -38,28 +38,13 @@ def check_parties(session: Session, contacts: ContactsPort, data: dict[str, Any]
         check_campaign(session, data["campaign_id"])
 
 
-def line_items(opportunity: Opportunity) -> list[dict[str, Any]]:
-    """What the opportunity sells, as events carry it."""
-    return [
-        {
-            "product_id": line.product_id,
-            "name": line.name,
-            "sku": line.sku,
-            "quantity": line.quantity,
-            "unit_price": line.unit_price,
-            "line_total": line.line_total,
-        }
-        for line in opportunity.lines
-    ]
-
-
 def publish(session: Session, event_type: str, opportunity: Opportunity, actor_id: str, **extra):
     record_event(
         session,
         event_type,
         opportunity,
         actor_id=actor_id,
-        line_items=line_items(opportunity),
+        line_items=list(opportunity.lines),  # dumped by the event schema's LineItemSchema
         **extra,
     )
 

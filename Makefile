@@ -6,7 +6,7 @@ PYTHON ?= python3
 export PATH := $(BIN):$(PATH)
 export CRM_VAR_DIR ?= $(CURDIR)/var
 
-.PHONY: help install broker migrate seed run test test-unit test-integration test-e2e lint format typecheck dlq bench clean
+.PHONY: help install broker migrate seed run test test-unit test-integration test-e2e lint format typecheck dlq bench fuzz clean
 
 help:
 	@echo "make run        start the whole system (gateway on http://127.0.0.1:8080)"
@@ -16,6 +16,7 @@ help:
 	@echo "make migrate    apply every service's migrations;  make seed  create the admin user"
 	@echo "make dlq ARGS='list <queue>'   list / show / replay dead letters"
 	@echo "make bench      benchmarks with figures and ratios"
+	@echo "make fuzz       schemathesis against a running system (ARGS='--max-examples 200')"
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +60,9 @@ typecheck: install
 
 bench: install broker
 	@$(BIN)/python -m bench.run
+
+fuzz: install broker
+	@$(BIN)/python -m tests.fuzz $(ARGS)
 
 dlq: install
 	@$(BIN)/python -m shared.dlq $(ARGS)

@@ -21,6 +21,12 @@ threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 # gevent only: connections (open streams included) per worker process.
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS") or 1000)
 
+# Keep idle keep-alive connections open longer than whoever is in front of us (the gateway's
+# pool, an ingress controller: nginx keeps upstream connections 60 s) would reuse them, so a
+# request rarely meets a connection this side is closing. The gateway also retries an
+# idempotent request once when that happens (gateway/proxy.py).
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE") or 75)
+
 # On SIGTERM, requests in flight get 30 s to finish; Kubernetes'
 # terminationGracePeriodSeconds and compose's stop_grace_period are longer.
 graceful_timeout = 30

@@ -38,7 +38,7 @@ def seed(database: Database) -> None:
     rows = [
         {
             "id": new_id(),
-            "last_name": f"N{i}",
+            "name": f"N{i}",
             "owner_id": "bench",
             "created_at": now,
             "updated_at": now,

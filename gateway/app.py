@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from gateway.api import auth, users
 from gateway.models import IdempotencyKey
 from gateway.openapi import MergedSpec, register_docs
-from gateway.proxy import Upstreams, register_proxy, upstream_urls
+from gateway.proxy import Upstreams, owner_of, register_proxy, upstream_urls
 from gateway.users import ensure_still_valid
 from shared.config import Settings
 from shared.db import Database
@@ -54,7 +54,9 @@ def create_app(
     )
     register_proxy(app, upstreams)
     api = app.extensions["api"]
-    register_docs(app, MergedSpec(api.spec.to_dict(), upstreams.urls, upstreams.http))
+    register_docs(
+        app, MergedSpec(api.spec.to_dict(), upstreams.urls, upstreams.http, owner_of=owner_of)
+    )
     return app
 
 

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from urllib.parse import quote, unquote, urlsplit
 
 import requests
 from flask import Flask, Response, g, request, stream_with_context
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
+from urllib3.util.retry import Retry
 
 from shared import lifecycle
 from shared.errors import problem
+from shared.logs import get_logger
 
 #: Path after /api/v1 → the service that owns it, by its first two segments or its first
 #: (reports are owned by the service whose data they summarise).
@@ -38,6 +42,7 @@ DEFAULT_URLS = {
 #: Long-lived event streams: their own connection pool and read timeout (the longest a stream
 #: may stay silent; services send a heartbeat well within it).
 STREAMS = {"notifications/stream"}
+log = get_logger("gateway.proxy")
 EVENT_STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 HOP_BY_HOP = {
     "connection",
@@ -61,9 +66,33 @@ def upstream_urls(environ=os.environ) -> dict[str, str]:
     }
 
 
+class StaleConnectionRetry(Retry):
+    """Once more, on a fresh connection, when an idempotent request found its pooled one closed.
+
+    A service closes a keep-alive connection after it has been idle for a while (gunicorn's
+    `keepalive`); a request that picks that connection from the pool just as it closes fails
+    without an answer. GET, HEAD, PUT, DELETE and OPTIONS are retried once; a timeout never
+    is (the service may still be working), nor is a POST or PATCH.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        defaults = {"total": 1, "connect": 1, "read": 1, "status": 0, "other": 0}
+        defaults.update(raise_on_status=False, respect_retry_after_header=False)
+        super().__init__(**{**defaults, **kwargs})
+
+    def increment(self, method=None, url=None, response=None, error=None, **kwargs):
+        if isinstance(error, ReadTimeoutError):
+            raise error  # requests makes it a ReadTimeout: a 504
+        if isinstance(error, ConnectTimeoutError):  # also "refused": a 503 or 504 at once
+            return Retry.increment(self.new(total=0), method, url, response, error, **kwargs)
+        return super().increment(method, url, response, error, **kwargs)
+
+
 def _session(pools: int, size: int) -> requests.Session:
     session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=pools, pool_maxsize=size, max_retries=0)
+    adapter = HTTPAdapter(
+        pool_connections=pools, pool_maxsize=size, max_retries=StaleConnectionRetry()
+    )
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -91,9 +120,7 @@ class Upstreams:
         self.streams = _session(len(urls) or 1, stream_pool_size)
 
     def forward(self, service: str, path: str) -> Response:
-        url = self.urls[service] + request.path
-        if request.query_string:
-            url += "?" + request.query_string.decode()
+        url = self.urls[service] + request_target()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         headers["X-Request-ID"] = g.request_id
         headers["X-Forwarded-For"] = ", ".join(
@@ -123,7 +150,8 @@ class Upstreams:
             return problem(
                 504, f"The {service} service did not answer in time.", "upstream-timeout"
             )
-        except requests.exceptions.ConnectionError:
+        except requests.exceptions.ConnectionError as exc:
+            log.warning("upstream unavailable", service=service, error=repr(exc))
             return problem(
                 503,
                 f"The {service} service is unavailable; try again shortly.",
@@ -155,6 +183,32 @@ def _until_shutdown(chunks: Iterator[bytes]) -> Iterator[bytes]:
             return
 
 
+def request_target() -> str:
+    """The path and query exactly as the client sent them, so the service sees the same.
+
+    Forwarding the decoded path would turn an encoded `?` or `/` inside an id into a query or
+    a path of its own, and make a path longer than the one the client sent.
+    """
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw and not raw.startswith("/"):  # absolute-form request line: http://host/path
+        parts = urlsplit(raw)
+        raw = parts.path + (f"?{parts.query}" if parts.query else "")
+    if not raw:
+        raw = quote(request.path)
+        if request.query_string:
+            raw += "?" + request.query_string.decode("latin-1")
+    return raw
+
+
+def escapes_its_route(target: str) -> bool:
+    """True for a path with dot segments or encoded slashes: it could name another route."""
+    for segment in target.split("?", 1)[0].split("/"):
+        decoded = unquote(segment)
+        if decoded in {".", ".."} or "/" in decoded or "\\" in decoded:
+            return True
+    return False
+
+
 def owner_of(path: str) -> str | None:
     """The service that owns /api/v1/<path>, or None."""
     segments = path.split("/")
@@ -167,6 +221,6 @@ def register_proxy(app: Flask, upstreams: Upstreams) -> None:
     @app.route("/api/v1/<path:path>", methods=methods, endpoint="proxy")
     def proxy(path: str):
         service = owner_of(path)
-        if service is None or service not in upstreams.urls:
+        if service is None or service not in upstreams.urls or escapes_its_route(request_target()):
             return problem(404, f"No resource at /api/v1/{path}.")
         return upstreams.forward(service, path)

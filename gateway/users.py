@@ -65,12 +65,21 @@ def update_user(
         raise Forbidden("Only an admin may change this (you may change your name and password).")
     if expected_version is not None and expected_version != user.version:
         raise PreconditionFailed("The user was changed since you read it; reload it.")
+    _keep_admins_in(actor, user, changes)
     if "password" in changes:
         user.password_hash = off_the_loop(generate_password_hash, changes.pop("password"))
     for name, value in changes.items():
         setattr(user, name, value)
     _flush_unique(session, user.email)
     return user
+
+
+def _keep_admins_in(actor: Identity, user: User, changes: dict[str, Any]) -> None:
+    """An admin cannot lock themselves out: another admin disables or demotes them."""
+    if actor.user_id != user.id or user.role != ADMIN:
+        return
+    if changes.get("is_active") is False or changes.get("role", ADMIN) != ADMIN:
+        raise Conflict("You cannot disable your own account or give up your admin role.")
 
 
 def log_in(*, session: Session, email: str, password: str, secret: str, ttl: int) -> dict:

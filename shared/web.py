@@ -11,7 +11,7 @@ from flask import Flask, Response, current_app, g, jsonify, request
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from shared.api import Api
+from shared.api import Api, unstorable
 from shared.auth import Identity, bearer_token, verify_token
 from shared.config import Settings
 from shared.db import Database
@@ -58,6 +58,7 @@ def create_base_app(
     app.extensions["settings"] = settings
     app.extensions["database"] = database
     register_request_ids(app)
+    register_path_guard(app)
     if authenticate:
         register_authentication(app, settings.jwt_secret)
     if database is not None:
@@ -119,6 +120,16 @@ def register_request_ids(app: Flask) -> None:
     def forget_request_id(_exc):
         structlog.contextvars.unbind_contextvars("request_id")
         request_id_var.set(None)
+
+
+def register_path_guard(app: Flask) -> None:
+    """A path no record can have (a NUL, which PostgreSQL refuses) names nothing: 404."""
+
+    @app.before_request
+    def refuse_unstorable_path():
+        if unstorable(request.path):
+            return problem(404, "No resource at this path.")
+        return None
 
 
 def register_authentication(app: Flask, secret: str) -> None:

@@ -26,13 +26,15 @@ class Company(RecordMixin, Base):
     )
 
     name: Mapped[str] = mapped_column(String(200), nullable=False)
+    street: Mapped[str | None] = mapped_column(String(500))
+    city: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    country: Mapped[str | None] = mapped_column(String(100))
+    phone_number: Mapped[str | None] = mapped_column(String(50))
     industry: Mapped[str | None] = mapped_column(String(100))
     website: Mapped[str | None] = mapped_column(String(300))
-    phone: Mapped[str | None] = mapped_column(String(50))
     email: Mapped[str | None] = mapped_column(String(254))
-    address: Mapped[str | None] = mapped_column(String(500))
-    city: Mapped[str | None] = mapped_column(String(100))
-    country: Mapped[str | None] = mapped_column(String(100))
     annual_revenue: Mapped[Decimal | None] = mapped_column(MONEY)
     employee_count: Mapped[int | None] = mapped_column(Integer)
     owner_id: Mapped[str] = mapped_column(String(100), nullable=False)
@@ -45,13 +47,14 @@ class Contact(RecordMixin, Base):
         Index("ix_contacts_company", "company_id", "created_at", "id"),
         Index("ix_contacts_owner", "owner_id", "created_at", "id"),
         Index("ix_contacts_email", "email"),
-        Index("ix_contacts_last_name", "last_name", "id"),
+        Index("ix_contacts_name", "name", "id"),
     )
 
-    first_name: Mapped[str | None] = mapped_column(String(100))
-    last_name: Mapped[str] = mapped_column(String(100), nullable=False)
+    #: The full name; the API takes 1..200 characters, the column also holds any name joined
+    #: from the old first_name (100) and last_name (100) columns by the migration.
+    name: Mapped[str] = mapped_column(String(201), nullable=False)
     email: Mapped[str | None] = mapped_column(String(254))
-    phone: Mapped[str | None] = mapped_column(String(50))
+    phone_number: Mapped[str | None] = mapped_column(String(50))
     job_title: Mapped[str | None] = mapped_column(String(100))
     company_id: Mapped[str | None] = mapped_column(ForeignKey("companies.id"))
     owner_id: Mapped[str] = mapped_column(String(100), nullable=False)
@@ -63,16 +66,22 @@ class Interaction(RecordMixin, Base):
         Index("ix_interactions_created", "created_at", "id"),
         Index("ix_interactions_contact", "contact_id", "created_at", "id"),
         Index("ix_interactions_company", "company_id", "created_at", "id"),
-        Index("ix_interactions_occurred", "occurred_at", "id"),
+        Index("ix_interactions_interaction_date", "interaction_date", "id"),
+        Index("ix_interactions_case", "case_id", "created_at", "id"),
     )
 
-    type: Mapped[str] = mapped_column(String(20), nullable=False)
-    subject: Mapped[str] = mapped_column(String(200), nullable=False)
-    notes: Mapped[str | None] = mapped_column(Text)
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     contact_id: Mapped[str | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
-    company_id: Mapped[str | None] = mapped_column(ForeignKey("companies.id"))
     user_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    #: A support case (owned by the support service, to come): stored as given, not checked.
+    case_id: Mapped[str | None] = mapped_column(String(36))
+    type: Mapped[str] = mapped_column(String(20), nullable=False)
+    outcome: Mapped[str | None] = mapped_column(String(500))
+    notes: Mapped[str | None] = mapped_column(Text)
+    interaction_date: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, nullable=False
+    )
+    company_id: Mapped[str | None] = mapped_column(ForeignKey("companies.id"))
+    subject: Mapped[str | None] = mapped_column(String(200))
 
 
 class Conversion(RecordMixin, Base):

@@ -22,23 +22,25 @@ INTERACTION_TYPES = ("call", "email", "meeting", "note", "task")
 
 class CompanySchema(RecordSchema):
     name = text(200, required=True)
+    street = optional_text(500)
+    city = optional_text(100)
+    state = optional_text(100)
+    postal_code = optional_text(20)
+    country = optional_text(100)
+    phone_number = optional_text(50)
     industry = optional_text(100)
     website = optional_text(300)
-    phone = optional_text(50)
-    email = fields.Email(allow_none=True)
-    address = optional_text(500)
-    city = optional_text(100)
-    country = optional_text(100)
     annual_revenue = Money(allow_none=True, validate=validate.Range(min=0))
-    employee_count = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0))
     owner_id = text(100)
+    email = fields.Email(allow_none=True)
+    employee_count = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0))
 
 
 class ContactSchema(RecordSchema):
-    first_name = optional_text(100)
-    last_name = text(100, required=True)
+    #: The person's full name, as one field (DATA_MODEL.md).
+    name = text(200, required=True)
     email = fields.Email(allow_none=True)
-    phone = optional_text(50)
+    phone_number = optional_text(50)
     job_title = optional_text(100)
     company_id = fields.String(allow_none=True)
     owner_id = text(100)
@@ -51,18 +53,21 @@ class ContactSchema(RecordSchema):
 
 
 class InteractionSchema(RecordSchema):
-    type = fields.String(required=True, validate=validate.OneOf(INTERACTION_TYPES))
-    subject = text(200, required=True)
-    notes = fields.String(allow_none=True, validate=validate.Length(max=20_000))
-    occurred_at = fields.AwareDateTime(default_timezone=None)
     contact_id = fields.String(allow_none=True)
-    company_id = fields.String(allow_none=True)
     user_id = fields.String(dump_only=True)
+    #: A support case; stored as given (the support service, when it comes, validates it).
+    case_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=36))
+    type = fields.String(required=True, validate=validate.OneOf(INTERACTION_TYPES))
+    outcome = optional_text(500)
+    notes = fields.String(allow_none=True, validate=validate.Length(max=20_000))
+    interaction_date = fields.AwareDateTime(default_timezone=None)
+    company_id = fields.String(allow_none=True)
+    subject = optional_text(200)
 
     @ma.post_load
     def in_utc(self, data, **_kwargs):
-        if data.get("occurred_at") is not None:
-            data["occurred_at"] = data["occurred_at"].astimezone(UTC)
+        if data.get("interaction_date") is not None:
+            data["interaction_date"] = data["interaction_date"].astimezone(UTC)
         return data
 
 
@@ -80,7 +85,7 @@ class ConversionContactSchema(ContactSchema):
         exclude = ("owner_id",)
 
 
-class ConversionCreateSchema(Schema):
+class ContactsConversionCreateSchema(Schema):
     """What the sales service sends to convert a lead: an id or a body for each record."""
 
     lead_id = text(36, required=True)
@@ -105,7 +110,7 @@ class ConversionCreateSchema(Schema):
             raise ma.ValidationError(errors)
 
 
-class ConversionSchema(Schema):
+class ContactsConversionSchema(Schema):
     lead_id = fields.String()
     company_id = fields.String(allow_none=True)
     contact_id = fields.String()
@@ -135,4 +140,5 @@ class InteractionListArgs(ListArgs):
     contact_id = fields.String()
     company_id = fields.String()
     user_id = fields.String()
+    case_id = fields.String()
     type = fields.String(validate=validate.OneOf(INTERACTION_TYPES))

@@ -59,8 +59,7 @@ def _draft(data: Data, record_type: str, message: str, *, to: str, id_key: str =
 
 
 def _lead(data: Data) -> str:
-    name = " ".join(filter(None, (_text(data, "first_name"), _text(data, "last_name"))))
-    name = name or _text(data, "email") or "a lead"
+    name = _text(data, "name") or _text(data, "email") or "a lead"
     company = _text(data, "company_name")
     return f"{name} ({company})" if company else name
 
@@ -88,8 +87,7 @@ def _invoice(data: Data) -> str:
 
 
 def _person(data: Data) -> str:
-    name = " ".join(filter(None, (_text(data, "first_name"), _text(data, "last_name"))))
-    return name or _text(data, "email") or "a contact"
+    return _text(data, "name") or _text(data, "email") or "a contact"
 
 
 def _changed_owner(data: Data) -> bool:

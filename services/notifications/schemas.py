@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from services.notifications.rules import COLLECTIONS
 from shared.api import ListArgs, Schema
 
-RECORD_TYPES = ("lead", "opportunity", "case", "invoice")
+#: What a notification can be about: every record type a rule links to.
+RECORD_TYPES = tuple(COLLECTIONS)
 
 
 class NotificationSchema(Schema):

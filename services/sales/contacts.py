@@ -14,6 +14,8 @@ from shared.ids import new_id
 from shared.logs import get_logger, request_id_var
 
 log = get_logger(__name__)
+#: What the contacts service's 409 lists about each contact that already has the lead's email.
+CANDIDATE_FIELDS = ("id", "name", "email", "company_id")
 
 
 class ContactsPort(Protocol):
@@ -141,7 +143,10 @@ class FakeContacts:
             email = request["contact"].get("email")
             candidates = [c for c in self.contacts.values() if email and c.get("email") == email]
             if candidates and not (request.get("attach_to_existing") and len(candidates) == 1):
-                raise Conflict("A contact with this email exists.", candidates=candidates)
+                raise Conflict(
+                    "A contact with this email exists.",
+                    candidates=[{key: c.get(key) for key in CANDIDATE_FIELDS} for c in candidates],
+                )
             if candidates:
                 contact_id, created_contact = candidates[0]["id"], False
         created_company = "company" in request

@@ -24,6 +24,7 @@ from shared.idempotency import IdempotencyMixin
 from shared.outbox import InboxMixin, OutboxMixin
 
 PROBABILITY = Numeric(4, 3, asdecimal=True)
+NAME_COLUMN_LENGTH = 201
 
 
 class Base(DeclarativeBase):
@@ -70,13 +71,14 @@ class Lead(RecordMixin, Base):
         CheckConstraint("lead_score BETWEEN 0 AND 100", name="ck_leads_score"),
     )
 
-    first_name: Mapped[str | None] = mapped_column(String(100))
-    last_name: Mapped[str] = mapped_column(String(100), nullable=False)
+    #: The lead's full name. The API takes at most 200 characters; the column is one wider so
+    #: that every name the first_name/last_name migration joined (100 + " " + 100) fits whole.
+    name: Mapped[str] = mapped_column(String(NAME_COLUMN_LENGTH), nullable=False)
     email: Mapped[str | None] = mapped_column(String(254))
-    phone: Mapped[str | None] = mapped_column(String(50))
+    phone_number: Mapped[str | None] = mapped_column(String(50))
     company_name: Mapped[str | None] = mapped_column(String(200))
     job_title: Mapped[str | None] = mapped_column(String(100))
-    lead_source: Mapped[str | None] = mapped_column(String(30))
+    lead_source: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="new")
     lead_score: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     notes: Mapped[str | None] = mapped_column(Text)
@@ -121,6 +123,7 @@ class Opportunity(RecordMixin, Base):
     deal_value: Mapped[Decimal] = mapped_column(MONEY, nullable=False, default=Decimal("0.00"))
     expected_close_date: Mapped[date | None] = mapped_column(Date)
     lost_reason: Mapped[str | None] = mapped_column(String(500))
+    source: Mapped[str | None] = mapped_column(String(100))
     description: Mapped[str | None] = mapped_column(Text)
     contact_id: Mapped[str | None] = mapped_column(String(36))
     company_id: Mapped[str | None] = mapped_column(String(36))

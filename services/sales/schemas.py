@@ -22,8 +22,9 @@ CAMPAIGN_STATUSES = ("planned", "active", "completed", "cancelled")
 LEAD_STATUSES = ("new", "contacted", "qualified", "unqualified", "converted")
 #: The statuses a client may set; `converted` is reached only through /convert.
 OPEN_LEAD_STATUSES = ("new", "contacted", "qualified", "unqualified")
-LEAD_SOURCES = (
-    "web",
+#: Suggested values for a lead's (and an opportunity's) free-text source; any text is taken.
+SUGGESTED_SOURCES = (
+    "website",
     "referral",
     "campaign",
     "event",
@@ -33,7 +34,7 @@ LEAD_SOURCES = (
     "partner",
     "other",
 )
-PRODUCT_TYPES = ("product", "service", "subscription")
+PRODUCT_TYPES = ("good", "service", "subscription")
 STAGES = ("prospecting", "qualification", "proposal", "negotiation", "closed_won", "closed_lost")
 
 
@@ -67,15 +68,24 @@ class CampaignSchema(RecordSchema):
             raise ma.ValidationError("Must not be before start_date.", "end_date")
 
 
+def source_text() -> fields.String:
+    """Free text of at most 100 characters, or null; the suggested values are documented."""
+    return fields.String(
+        allow_none=True,
+        validate=validate.Length(max=100),
+        metadata={"description": "Free text, e.g. " + ", ".join(SUGGESTED_SOURCES)},
+    )
+
+
 class LeadSchema(RecordSchema):
-    first_name = optional_text(100)
-    last_name = text(100, required=True)
+    name = text(200, required=True, metadata={"description": "The lead's full name."})
     email = fields.Email(allow_none=True)
-    phone = optional_text(50)
+    phone_number = optional_text(50)
     company_name = optional_text(200)
     job_title = optional_text(100)
-    lead_source = fields.String(allow_none=True, validate=validate.OneOf(LEAD_SOURCES))
-    status = fields.String(load_default="new", validate=validate.OneOf(OPEN_LEAD_STATUSES))
+    lead_source = source_text()
+    #: Every status is shown (a converted lead reads `converted`); a client sets an open one.
+    status = fields.String(load_default="new", validate=validate.OneOf(LEAD_STATUSES))
     lead_score = fields.Integer(
         strict=True, load_default=0, validate=validate.Range(min=0, max=100)
     )
@@ -86,6 +96,11 @@ class LeadSchema(RecordSchema):
     converted_contact_id = fields.String(dump_only=True, allow_none=True)
     converted_company_id = fields.String(dump_only=True, allow_none=True)
     converted_opportunity_id = fields.String(dump_only=True, allow_none=True)
+
+    @ma.validates("status")
+    def status_a_client_may_set(self, value, **_kwargs):
+        if value not in OPEN_LEAD_STATUSES:
+            raise ma.ValidationError("A lead becomes converted only through /convert.")
 
     @ma.post_load
     def normalise_email(self, data, **_kwargs):
@@ -100,7 +115,7 @@ class ProductSchema(RecordSchema):
         required=True, validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
     )
     price = Money(required=True, validate=validate.Range(min=0))
-    type = fields.String(load_default="product", validate=validate.OneOf(PRODUCT_TYPES))
+    type = fields.String(load_default="good", validate=validate.OneOf(PRODUCT_TYPES))
     description = fields.String(allow_none=True, validate=validate.Length(max=20_000))
     is_active = fields.Boolean(load_default=True)
 
@@ -112,6 +127,7 @@ class OpportunitySchema(RecordSchema):
     deal_value = Money(validate=validate.Range(min=0))
     expected_close_date = fields.Date(allow_none=True)
     lost_reason = fields.String(allow_none=True, validate=validate.Length(max=500))
+    source = source_text()
     description = fields.String(allow_none=True, validate=validate.Length(max=20_000))
     contact_id = fields.String(allow_none=True)
     company_id = fields.String(allow_none=True)
@@ -163,24 +179,25 @@ class CompanyFields(Schema):
     """What a conversion may say about a new company; the contacts service checks the rest."""
 
     name = text(200, required=True)
+    street = optional_text(500)
+    city = optional_text(100)
+    state = optional_text(100)
+    postal_code = optional_text(20)
+    country = optional_text(100)
+    phone_number = optional_text(50)
     industry = optional_text(100)
     website = optional_text(300)
-    phone = optional_text(50)
-    email = fields.Email(allow_none=True)
-    address = optional_text(500)
-    city = optional_text(100)
-    country = optional_text(100)
     annual_revenue = Money(allow_none=True, validate=validate.Range(min=0))
+    email = fields.Email(allow_none=True)
     employee_count = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0))
 
 
 class ContactFields(Schema):
     """Overrides for the new contact; unnamed fields come from the lead."""
 
-    first_name = optional_text(100)
-    last_name = text(100)
+    name = text(200)
     email = fields.Email(allow_none=True)
-    phone = optional_text(50)
+    phone_number = optional_text(50)
     job_title = optional_text(100)
 
 
@@ -192,6 +209,7 @@ class OpportunityFields(Schema):
     probability = Probability()
     deal_value = Money(validate=validate.Range(min=0))
     expected_close_date = fields.Date(allow_none=True)
+    source = source_text()
     description = fields.String(allow_none=True, validate=validate.Length(max=20_000))
 
 
@@ -217,7 +235,7 @@ class ConvertSchema(Schema):
             raise ma.ValidationError(errors)
 
 
-class ConversionSchema(Schema):
+class LeadConversionSchema(Schema):
     lead_id = fields.String()
     contact_id = fields.String()
     company_id = fields.String(allow_none=True)
@@ -238,7 +256,7 @@ class LeadListArgs(ListArgs):
     status = fields.String(validate=validate.OneOf(LEAD_STATUSES))
     owner_id = fields.String()
     campaign_id = fields.String()
-    lead_source = fields.String(validate=validate.OneOf(LEAD_SOURCES))
+    lead_source = fields.String()
     email = fields.String()
 
 
@@ -255,6 +273,7 @@ class OpportunityListArgs(ListArgs):
     company_id = fields.String()
     campaign_id = fields.String()
     lead_id = fields.String()
+    source = fields.String()
 
 
 class ReportArgs(Schema):

@@ -25,7 +25,13 @@ def test_an_account_manager_records_a_customer_and_downstream_hears_of_it(system
             "POST",
             "/companies",
             {**headers, "X-Request-ID": "e2e-req-1"},
-            json={"name": unique("Acme"), "annual_revenue": "1250000.50"},
+            json={
+                "name": unique("Acme"),
+                "street": "Karl Johans gate 1",
+                "postal_code": "0154",
+                "phone_number": "+47 22 00 00 00",
+                "annual_revenue": "1250000.50",
+            },
         )
         assert company.status_code == 201 and company.headers["X-Request-ID"] == "e2e-req-1"
         company = company.json()
@@ -36,9 +42,9 @@ def test_an_account_manager_records_a_customer_and_downstream_hears_of_it(system
             "/contacts",
             headers,
             json={
-                "first_name": "Grace",
-                "last_name": "Hopper",
+                "name": "Grace Hopper",
                 "email": "grace@example.com",
+                "phone_number": "+1 555 0100",
                 "company_id": company["id"],
             },
         ).json()
@@ -47,14 +53,25 @@ def test_an_account_manager_records_a_customer_and_downstream_hears_of_it(system
             "POST",
             "/interactions",
             headers,
-            json={"type": "call", "subject": "Discovery call", "contact_id": contact["id"]},
+            json={
+                "type": "call",
+                "outcome": "meeting scheduled",
+                "interaction_date": "2026-03-01T10:00:00+02:00",
+                "contact_id": contact["id"],
+            },
         ).json()
         assert call["user_id"] == manager["id"] and call["company_id"] == company["id"]
+        assert call["interaction_date"] == "2026-03-01T08:00:00+00:00"
+        assert (contact["name"], contact["phone_number"]) == ("Grace Hopper", "+1 555 0100")
 
         listed = api(system, "GET", f"/contacts?company_id={company['id']}", headers).json()
         assert [c["id"] for c in listed["items"]] == [contact["id"]]
         read = api(system, "GET", f"/companies/{company['id']}", headers)
         assert read.json()["annual_revenue"] == "1250000.50"
+        assert (read.json()["street"], read.json()["phone_number"]) == (
+            "Karl Johans gate 1",
+            "+47 22 00 00 00",
+        )
         patched = api(
             system,
             "PATCH",
@@ -82,6 +99,14 @@ def test_an_account_manager_records_a_customer_and_downstream_hears_of_it(system
         assert created["specversion"] == "1.0" and created["source"] == "/crm/contacts"
         assert created["correlationid"] == "e2e-req-1"
         assert created["data"]["annual_revenue"] == "1250000.50"
+        assert created["data"]["street"] == "Karl Johans gate 1"
+        logged = next(
+            e
+            for e in tap.received
+            if e["type"] == "interaction.logged" and e["subject"] == call["id"]
+        )
+        assert logged["data"]["outcome"] == "meeting scheduled"
+        assert logged["data"]["interaction_date"] == "2026-03-01T08:00:00+00:00"
     finally:
         tap.close()
 
@@ -99,8 +124,15 @@ def test_other_users_read_but_may_not_change_what_they_do_not_own(system, admin)
 
 
 def test_bad_input_gets_a_clear_problem_and_changes_nothing(system, admin):
-    bad = api(system, "POST", "/contacts", admin, json={"last_name": "X", "company_id": "nope"})
+    bad = api(system, "POST", "/contacts", admin, json={"name": "X", "company_id": "nope"})
     assert bad.status_code == 422 and "company_id" in bad.json()["errors"]
+    old = api(system, "POST", "/contacts", admin, json={"first_name": "G", "last_name": "H"})
+    assert old.status_code == 422
+    assert old.json()["errors"] == {
+        "name": ["Missing data for required field."],
+        "first_name": ["Unknown field."],
+        "last_name": ["Unknown field."],
+    }
     malformed = requests.post(
         f"{system.gateway}/api/v1/companies",
         data="{oops",
@@ -122,7 +154,7 @@ def test_pages_walk_every_contact_once_through_the_gateway(system, admin):
     _, headers = new_user(system, admin, "sdr")
     marker = unique("page")
     made = {
-        api(system, "POST", "/contacts", headers, json={"last_name": f"{marker}{i}"}).json()["id"]
+        api(system, "POST", "/contacts", headers, json={"name": f"{marker}{i}"}).json()["id"]
         for i in range(120)
     }
     seen, cursor = [], None

@@ -31,8 +31,7 @@ def created(response) -> dict:
 
 def new_lead(system, headers) -> dict:
     body = {
-        "first_name": "Grace",
-        "last_name": "Hopper",
+        "name": "Grace Hopper",
         "email": f"{unique('grace')}@example.com",
         "company_name": "Harbour Logistics",
     }
@@ -155,7 +154,7 @@ def _envelope(received: dict) -> dict:
 def test_an_account_manager_hears_of_a_contact_a_manager_gave_them(system, admin, consuming):
     _, manager = new_user(system, admin, "sales_manager")
     owner, owner_headers = new_user(system, admin, "account_manager")
-    contact = created(api(system, "POST", "/contacts", manager, json={"last_name": unique("Lin")}))
+    contact = created(api(system, "POST", "/contacts", manager, json={"name": unique("Lin")}))
     response = api(
         system, "PATCH", f"/contacts/{contact['id']}", manager, json={"owner_id": owner["id"]}
     )
@@ -163,5 +162,5 @@ def test_an_account_manager_hears_of_a_contact_a_manager_gave_them(system, admin
 
     [note] = eventually(lambda: inbox(system, owner_headers), timeout=20)
     assert (note["type"], note["link"]) == ("contact.updated", f"/contacts/{contact['id']}")
-    assert note["message"] == f"Contact assigned to you: {contact['last_name']}"
+    assert note["message"] == f"Contact assigned to you: {contact['name']}"
     assert inbox(system, manager) == []

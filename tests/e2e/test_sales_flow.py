@@ -47,9 +47,10 @@ def test_a_campaign_lead_is_converted_and_downstream_hears_of_it(system, team):
                 "/leads",
                 rep,
                 json={
-                    "first_name": "Ada",
-                    "last_name": "Lovelace",
+                    "name": "Ada Lovelace",
                     "email": email,
+                    "phone_number": "+44 20 7946 0000",
+                    "job_title": "Countess",
                     "campaign_id": campaign["id"],
                     "lead_source": "event",
                 },
@@ -57,20 +58,26 @@ def test_a_campaign_lead_is_converted_and_downstream_hears_of_it(system, team):
         )
         assert lead["owner_id"] == sdr["id"]
         company_name = unique("Engines")
+        company_fields = {"name": company_name, "city": "London", "postal_code": "SW1Y 4JH"}
         conversion = created(
             system.api(
                 "POST",
                 f"/leads/{lead['id']}/convert",
                 {**rep, "X-Request-ID": f"convert-{lead['id']}"},
-                json={"company": {"name": company_name}},
+                json={"company": company_fields},
             )
         )
 
         contact = read(system.api("GET", f"/contacts/{conversion['contact_id']}", rep))
         assert (contact["email"], contact["company_id"]) == (email, conversion["company_id"])
+        assert (contact["name"], contact["phone_number"], contact["job_title"]) == (
+            "Ada Lovelace",
+            "+44 20 7946 0000",
+            "Countess",
+        )
         assert contact["owner_id"] == sdr["id"]
         company = read(system.api("GET", f"/companies/{conversion['company_id']}", rep))
-        assert company["name"] == company_name
+        assert {k: company[k] for k in company_fields} == company_fields
         opportunity = read(system.api("GET", f"/opportunities/{conversion['opportunity_id']}", rep))
         assert opportunity["campaign_id"] == campaign["id"]
         assert opportunity["contact_id"] == contact["id"]
@@ -120,6 +127,7 @@ def test_winning_an_opportunity_publishes_its_lines(system, team):
                 json={"name": "Cold storage", "sku": sku, "price": "49.90"},
             )
         )
+        assert product["type"] == "good"  # the default
         opportunity = created(
             system.api(
                 "POST",
@@ -219,7 +227,7 @@ def test_conversion_with_the_contacts_service_stopped_changes_nothing_and_a_retr
     _, rep = team["sdr"]
     email = f"{unique('grace')}@example.com"
     company_name = unique("Navy")
-    lead = created(system.api("POST", "/leads", rep, json={"last_name": "Hopper", "email": email}))
+    lead = created(system.api("POST", "/leads", rep, json={"name": "Grace Hopper", "email": email}))
     convert = {"company": {"name": company_name}}
     refused_before = late_conversions_refused(system)
     processes = contacts_processes(system)
@@ -261,7 +269,7 @@ def test_a_sales_manager_assigns_a_lead_and_an_sdr_may_not(system, team, admin):
     other, other_headers = system.new_user(admin, "sdr")
     tap = EventTap(system.amqp_url, keys=("lead.assigned",))
     try:
-        lead = created(system.api("POST", "/leads", manager, json={"last_name": unique("Lead")}))
+        lead = created(system.api("POST", "/leads", manager, json={"name": unique("Lead")}))
         refused = system.api(
             "PATCH", f"/leads/{lead['id']}", other_headers, json={"owner_id": other["id"]}
         )
@@ -298,7 +306,7 @@ def test_the_merged_api_document_shows_the_sales_paths(system):
 
 def test_deleting_a_contact_clears_it_from_opportunities(system, team):
     _, rep = team["sdr"]
-    contact = created(system.api("POST", "/contacts", rep, json={"last_name": unique("Gone")}))
+    contact = created(system.api("POST", "/contacts", rep, json={"name": unique("Gone")}))
     opportunity = created(
         system.api(
             "POST",

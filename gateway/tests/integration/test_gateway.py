@@ -61,6 +61,33 @@ def test_wrong_password_unknown_email_and_disabled_users_cannot_log_in(system, a
     assert login(base, email, "a-good-password").status_code == 401
 
 
+def test_an_admin_cannot_disable_or_demote_themselves_but_another_admin_can(system, admin_headers):
+    base = system["gateway"]
+    me = requests.get(f"{base}/api/v1/auth/me", headers=admin_headers, timeout=10).json()
+    for change in ({"is_active": False}, {"role": "sdr"}):
+        response = requests.patch(
+            f"{base}/api/v1/users/{me['id']}", json=change, headers=admin_headers, timeout=10
+        )
+        assert response.status_code == 409, response.text
+    still = requests.get(f"{base}/api/v1/users/{me['id']}", headers=admin_headers, timeout=10)
+    assert still.json()["is_active"] is True and still.json()["role"] == "admin"
+    renamed = requests.patch(
+        f"{base}/api/v1/users/{me['id']}",
+        json={"name": "Still Admin"},
+        headers=admin_headers,
+        timeout=10,
+    )
+    assert renamed.status_code == 200
+    _, email = make_user(base, admin_headers, role="admin")
+    other_headers = {
+        "Authorization": f"Bearer {login(base, email, 'a-good-password').json()['access_token']}"
+    }
+    demoted = requests.patch(
+        f"{base}/api/v1/users/{me['id']}", json={"role": "sdr"}, headers=other_headers, timeout=10
+    )
+    assert demoted.status_code == 200 and demoted.json()["role"] == "sdr"
+
+
 def test_a_token_stops_working_at_the_gateway_when_its_user_is_disabled_or_changes_role(
     system, admin_headers
 ):
@@ -155,7 +182,7 @@ def test_requests_are_forwarded_to_the_owning_service(system, admin_headers):
     assert fetched.json()["annual_revenue"] == "10.50" and fetched.headers["ETag"]
     bad = requests.post(
         f"{base}/api/v1/contacts",
-        json={"last_name": "X", "company_id": "nope"},
+        json={"name": "X", "company_id": "nope"},
         headers=admin_headers,
         timeout=10,
     )

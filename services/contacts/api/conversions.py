@@ -3,7 +3,7 @@
 from flask.views import MethodView
 
 from services.contacts.domain import conversions
-from services.contacts.schemas import ConversionCreateSchema, ConversionSchema
+from services.contacts.schemas import ContactsConversionCreateSchema, ContactsConversionSchema
 from shared.api import Blueprint
 from shared.web import API_PREFIX, current_identity, current_session
 
@@ -17,9 +17,11 @@ blp = Blueprint(
 
 @blp.route("")
 class Conversions(MethodView):
-    @blp.arguments(ConversionCreateSchema)
-    @blp.response(201, ConversionSchema)
-    @blp.alt_response(200, schema=ConversionSchema, description="Already converted: the result")
+    @blp.arguments(ContactsConversionCreateSchema)
+    @blp.response(201, ContactsConversionSchema)
+    @blp.alt_response(
+        200, schema=ContactsConversionSchema, description="Already converted: the result"
+    )
     def post(self, data):
         """Convert a lead: create or attach its company and contact, once per lead_id"""
         conversion, converted_now = conversions.convert_lead(
@@ -31,7 +33,7 @@ class Conversions(MethodView):
 
 @blp.route("/<lead_id>")
 class ConversionByLead(MethodView):
-    @blp.response(200, ConversionSchema)
+    @blp.response(200, ContactsConversionSchema)
     def get(self, lead_id):
         """Read the result of converting a lead"""
         return conversions.get_conversion(

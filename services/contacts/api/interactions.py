@@ -24,7 +24,10 @@ class Interactions(MethodView):
     @blp.arguments(InteractionListArgs, location="query")
     @blp.response(200, page_schema(InteractionSchema))
     def get(self, args):
-        """List interactions (filters: contact_id, company_id, user_id, type; q searches subject)"""
+        """List interactions (filters: contact_id, company_id, user_id, case_id, type; q: text)
+
+        `q` searches outcome, notes and subject; sort by created_at or interaction_date.
+        """
         return interactions.list_interactions(session=current_session(), args=args)
 
     @blp.arguments(InteractionSchema)

@@ -20,7 +20,7 @@ from shared.records import (
 )
 from shared.users import UserDirectory
 
-SORTABLE = ("created_at", "updated_at", "last_name")
+SORTABLE = ("created_at", "updated_at", "name")
 
 
 def _check_company(session: Session, company_id: str | None) -> None:
@@ -55,9 +55,7 @@ def list_contacts(*, session: Session, args: dict[str, Any]) -> Page:
     """A page of contacts, filtered and searched by name and email."""
     if args.get("email"):
         args = {**args, "email": args["email"].strip().lower()}
-    stmt = filtered(
-        Contact, args, ("company_id", "owner_id", "email"), ("first_name", "last_name", "email")
-    )
+    stmt = filtered(Contact, args, ("company_id", "owner_id", "email"), ("name", "email"))
     return paginate_args(session, stmt, model=Contact, sortable=SORTABLE, args=args)
 
 

@@ -163,8 +163,7 @@ def _contact_to_attach(session: Session, data: dict[str, Any]) -> Contact | None
 def _candidate(contact: Contact) -> dict[str, Any]:
     return {
         "id": contact.id,
-        "first_name": contact.first_name,
-        "last_name": contact.last_name,
+        "name": contact.name,
         "email": contact.email,
         "company_id": contact.company_id,
     }

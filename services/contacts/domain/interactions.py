@@ -14,7 +14,7 @@ from shared.errors import ValidationFailed
 from shared.pagination import Page, paginate_args
 from shared.records import apply_changes, check_version, filtered, get_or_404
 
-SORTABLE = ("created_at", "occurred_at")
+SORTABLE = ("created_at", "interaction_date")
 
 
 def _check_parties(session: Session, contact_id: str | None, company_id: str | None) -> str | None:
@@ -35,7 +35,7 @@ def _check_parties(session: Session, contact_id: str | None, company_id: str | N
 def log_interaction(*, session: Session, actor: Identity, data: dict[str, Any]) -> Interaction:
     """Log an interaction as the caller; emits interaction.logged."""
     data["company_id"] = _check_parties(session, data.get("contact_id"), data.get("company_id"))
-    data.setdefault("occurred_at", utcnow())
+    data.setdefault("interaction_date", utcnow())
     interaction = Interaction(**data, user_id=actor.user_id)
     session.add(interaction)
     session.flush()
@@ -49,9 +49,12 @@ def get_interaction(*, session: Session, interaction_id: str) -> Interaction:
 
 
 def list_interactions(*, session: Session, args: dict[str, Any]) -> Page:
-    """A page of interactions, filtered by contact, company, user or type."""
+    """A page of interactions, filtered by contact, company, user, case or type."""
     stmt = filtered(
-        Interaction, args, ("contact_id", "company_id", "user_id", "type"), ("subject",)
+        Interaction,
+        args,
+        ("contact_id", "company_id", "user_id", "case_id", "type"),
+        ("outcome", "notes", "subject"),
     )
     return paginate_args(session, stmt, model=Interaction, sortable=SORTABLE, args=args)
 

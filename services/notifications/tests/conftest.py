@@ -30,10 +30,11 @@ def lead_event(owner_id, actor_id, *, event_type="lead.assigned", event_id=None,
     lead_id = data.pop("id", new_id())
     state = {
         "id": lead_id,
-        "first_name": "Ada",
-        "last_name": "Lovelace",
+        "name": "Ada Lovelace",
         "email": "ada@example.com",
+        "phone_number": None,
         "company_name": "Analytical Engines",
+        "lead_source": "website",
         "status": "new",
         "owner_id": owner_id,
         "campaign_id": None,

@@ -6,8 +6,8 @@ from flask.views import MethodView
 from services.sales.api import contacts_port
 from services.sales.domain import conversion, leads
 from services.sales.schemas import (
-    ConversionSchema,
     ConvertSchema,
+    LeadConversionSchema,
     LeadListArgs,
     LeadSchema,
     LeadUpdateSchema,
@@ -84,7 +84,7 @@ class LeadById(MethodView):
 
 @blp.route("/<lead_id>/convert", methods=["POST"])
 @blp.arguments(ConvertSchema)
-@blp.response(201, ConversionSchema)
+@blp.response(201, LeadConversionSchema)
 def convert(body, lead_id):
     """Convert a lead into a contact (and company) and an opportunity, all or nothing"""
     contacts = contacts_port()

@@ -37,7 +37,7 @@ class Opportunities(MethodView):
     @blp.arguments(OpportunityListArgs, location="query")
     @blp.response(200, page_schema(OpportunitySchema))
     def get(self, args):
-        """List opportunities (filters: stage, owner_id, contact_id, company_id, campaign_id)"""
+        """List opportunities (filters: stage, source, owner_id, contact_id, company_id, …)"""
         return opportunities.list_opportunities(session=current_session(), args=args)
 
     @blp.arguments(OpportunitySchema)
@@ -123,6 +123,13 @@ class Lines(MethodView):
 
 @blp.route("/<opportunity_id>/products/<product_id>")
 class LineByProduct(MethodView):
+    @blp.response(200, LineSchema)
+    def get(self, opportunity_id, product_id):
+        """Read one line item (the one for this product)"""
+        return lines.get_line(
+            session=current_session(), opportunity_id=opportunity_id, product_id=product_id
+        )
+
     @blp.arguments(LineUpdateSchema)
     @blp.response(200, LineSchema)
     def patch(self, changes, opportunity_id, product_id):

@@ -25,7 +25,8 @@ from shared.errors import Conflict
 from shared.logs import get_logger
 
 log = get_logger(__name__)
-CONTACT_FROM_LEAD = ("first_name", "last_name", "email", "phone", "job_title")
+#: What the new contact takes from the lead unless the body's `contact` overrides it.
+CONTACT_FROM_LEAD = ("name", "email", "phone_number", "job_title")
 
 
 @dataclass
@@ -71,12 +72,16 @@ def contacts_request(lead: Lead, body: dict[str, Any], actor_id: str) -> dict[st
 
 
 def opportunity_fields(lead: Lead, body: dict[str, Any]) -> dict[str, Any]:
-    """The new opportunity: the body's fields, named after the company or the person."""
+    """The new opportunity: the body's fields, named after the company or the person.
+
+    Its `source` is the lead's `lead_source` unless the body says otherwise: where the lead
+    came from is where the deal came from, as its campaign is.
+    """
     fields = dict(body.get("opportunity", {}))
     if "name" not in fields:
-        person = " ".join(filter(None, (lead.first_name, lead.last_name)))
         company = body.get("company", {}).get("name") or lead.company_name
-        fields["name"] = company or person
+        fields["name"] = company or lead.name
+    fields.setdefault("source", lead.lead_source)
     return fields
 
 

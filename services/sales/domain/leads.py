@@ -24,7 +24,7 @@ from shared.pagination import Page, paginate_args
 from shared.records import apply_changes, check_version, filtered, get_or_404, resolve_owner
 from shared.users import UserDirectory
 
-SORTABLE = ("created_at", "updated_at", "last_name")
+SORTABLE = ("created_at", "updated_at", "name")
 OPEN = ("new", "contacted", "qualified")
 #: Who works leads (create, change their own, convert their own).
 LEAD_WORKERS = (*MANAGERS, ACCOUNT_MANAGER, SDR)
@@ -49,8 +49,7 @@ def _duplicate(existing: Lead | None) -> Conflict:
         detail,
         existing_lead={
             "id": existing.id,
-            "first_name": existing.first_name,
-            "last_name": existing.last_name,
+            "name": existing.name,
             "email": existing.email,
             "status": existing.status,
             "owner_id": existing.owner_id,
@@ -90,14 +89,14 @@ def get_lead(*, session: Session, lead_id: str) -> Lead:
 
 
 def list_leads(*, session: Session, args: dict[str, Any]) -> Page:
-    """A page of leads, filtered; `q` searches names, email and company name."""
+    """A page of leads, filtered; `q` searches the name, email and company name."""
     if args.get("email"):
         args = {**args, "email": args["email"].strip().lower()}
     stmt = filtered(
         Lead,
         args,
         ("status", "owner_id", "campaign_id", "lead_source", "email"),
-        ("first_name", "last_name", "email", "company_name"),
+        ("name", "email", "company_name"),
     )
     return paginate_args(session, stmt, model=Lead, sortable=SORTABLE, args=args)
 

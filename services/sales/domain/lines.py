@@ -49,6 +49,11 @@ def list_lines(*, session: Session, opportunity_id: str) -> list[OpportunityProd
     return list(get_opportunity(session=session, opportunity_id=opportunity_id).lines)
 
 
+def get_line(*, session: Session, opportunity_id: str, product_id: str) -> OpportunityProduct:
+    """One line of an opportunity, by its product; NotFound when there is none."""
+    return _line(get_opportunity(session=session, opportunity_id=opportunity_id), product_id)
+
+
 def add_line(
     *,
     session: Session,

@@ -89,11 +89,11 @@ def get_opportunity(*, session: Session, opportunity_id: str) -> Opportunity:
 
 
 def list_opportunities(*, session: Session, args: dict[str, Any]) -> Page:
-    """A page of opportunities, filtered by stage and references; `q` searches the name."""
+    """A page of opportunities, filtered by stage, source and references; `q` searches the name."""
     stmt = filtered(
         Opportunity,
         args,
-        ("stage", "owner_id", "contact_id", "company_id", "campaign_id", "lead_id"),
+        ("stage", "owner_id", "contact_id", "company_id", "campaign_id", "lead_id", "source"),
         ("name",),
     )
     return paginate_args(session, stmt, model=Opportunity, sortable=SORTABLE, args=args)

@@ -39,7 +39,7 @@ def create_contacts(client, n, marker):
     ids = []
     for i in range(n):
         response = client.post(
-            "/api/v1/contacts", json={"last_name": f"{marker}-{i}"}, headers=auth("sdr")
+            "/api/v1/contacts", json={"name": f"{marker}-{i}"}, headers=auth("sdr")
         )
         assert response.status_code == 201
         ids.append(response.json["id"])

@@ -45,6 +45,9 @@ def outbox_bodies(tmp_path_factory) -> list[dict]:
                 "industry": "logistics",
                 "website": "https://acme.example",
                 "email": "ops@acme.example",
+                "street": "Wilhelminakade 1",
+                "postal_code": "3072 AP",
+                "phone_number": "+31 10 000 0000",
                 "country": "NL",
                 "annual_revenue": "1250000.50",
                 "employee_count": 120,
@@ -55,17 +58,20 @@ def outbox_bodies(tmp_path_factory) -> list[dict]:
     patch = {"annual_revenue": "99.90", "city": "Rotterdam"}
     response = client.patch(f"/api/v1/companies/{full['id']}", headers=headers, json=patch)
     assert response.status_code == 200, response.json
-    person = {"first_name": "Ada", "last_name": "Lovelace", "company_id": full["id"]}
+    person = {"name": "Ada Lovelace", "phone_number": "+31 6 0000 0000", "company_id": full["id"]}
     contact = created(client.post("/api/v1/contacts", headers=headers, json=person))
-    lonely = created(client.post("/api/v1/contacts", headers=headers, json={"last_name": "Solo"}))
+    lonely = created(client.post("/api/v1/contacts", headers=headers, json={"name": "Solo"}))
     response = client.patch(
         f"/api/v1/contacts/{contact['id']}", headers=headers, json={"job_title": "CTO"}
     )
     assert response.status_code == 200, response.json
-    parties = ({"contact_id": contact["id"]}, {"company_id": bare["id"], "occurred_at": LOCAL})
+    parties = (
+        {"contact_id": contact["id"], "case_id": "case-1", "outcome": "meeting scheduled"},
+        {"company_id": bare["id"], "interaction_date": LOCAL, "subject": "Quarterly review"},
+    )
     logged = []
     for party in parties:
-        interaction = {"type": "call", "subject": "Quarterly review", **party}
+        interaction = {"type": "call", **party}
         logged.append(
             created(client.post("/api/v1/interactions", headers=headers, json=interaction))
         )
@@ -130,7 +136,7 @@ def test_the_bodies_cover_nulls_money_and_correlation(outbox_bodies):
     companies = [b["data"] for b in outbox_bodies if b["type"].startswith("company.")]
     assert {c["annual_revenue"] for c in companies} >= {"1250000.50", "99.90", None}
     assert all(b["correlationid"] == "req-event-docs-1" for b in outbox_bodies)
-    assert "2026-01-31T08:00:00+00:00" in {b["data"].get("occurred_at") for b in outbox_bodies}
+    assert "2026-01-31T08:00:00+00:00" in {b["data"].get("interaction_date") for b in outbox_bodies}
 
 
 def _body(outbox_bodies, event_type: str) -> dict:
@@ -144,7 +150,8 @@ def _body(outbox_bodies, event_type: str) -> dict:
         ("company.created", lambda b: b["data"].update(employee_count="120"), "employee_count"),
         ("company.created", lambda b: b.update(type="company.deleted"), "company.created"),
         ("company.updated", lambda b: b["data"].pop("changed"), "changed"),
-        ("contact.created", lambda b: b["data"].pop("last_name"), "last_name"),
+        ("contact.created", lambda b: b["data"].pop("name"), "name"),
+        ("interaction.logged", lambda b: b["data"].pop("interaction_date"), "interaction_date"),
         ("contact.created", lambda b: b.update(source="/crm/sales"), "/crm/contacts"),
         ("contact.deleted", lambda b: b.update(time="yesterday"), "date-time"),
         ("interaction.logged", lambda b: b["data"].update(type="fax"), "fax"),

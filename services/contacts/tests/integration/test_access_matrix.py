@@ -18,8 +18,8 @@ def matrix_rows():
 
 BODIES = {
     "companies": lambda ctx: {"name": unique("co")},
-    "contacts": lambda ctx: {"last_name": unique("ln")},
-    "interactions": lambda ctx: {"type": "note", "subject": "s", "contact_id": ctx["contact"]},
+    "contacts": lambda ctx: {"name": unique("name")},
+    "interactions": lambda ctx: {"type": "note", "contact_id": ctx["contact"]},
 }
 
 
@@ -33,7 +33,7 @@ def test_the_access_matrix_holds(client, users: FakeUserDirectory, resource, act
     me, someone = f"{role}-me", "account_manager-someone"
     users.user_ids.update({me, someone})
     mine, theirs = auth(role, me), auth("account_manager", someone)
-    contact = client.post("/api/v1/contacts", json={"last_name": "Base"}, headers=theirs).json
+    contact = client.post("/api/v1/contacts", json={"name": "Base"}, headers=theirs).json
     body = BODIES[resource]({"contact": contact["id"]})
     url = f"/api/v1/{resource}"
 
@@ -48,7 +48,7 @@ def test_the_access_matrix_holds(client, users: FakeUserDirectory, resource, act
         response = client.post(url, json=body, headers=mine)
     elif action in ("update own", "update other"):
         target = make(mine if action.endswith("own") else theirs)
-        change = {"subject": "x"} if resource == "interactions" else {"phone": "123"}
+        change = {"outcome": "x"} if resource == "interactions" else {"phone_number": "123"}
         response = client.patch(target, json=change, headers=mine)
     elif action in ("delete own", "delete other"):
         response = client.delete(make(mine if action.endswith("own") else theirs), headers=mine)

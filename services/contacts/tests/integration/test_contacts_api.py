@@ -51,8 +51,7 @@ def test_a_contact_is_created_read_listed_and_updated(client):
         "/api/v1/contacts",
         headers=headers,
         json={
-            "first_name": "Ada",
-            "last_name": "Lovelace",
+            "name": "Ada Lovelace",
             "email": "Ada@Example.COM",
             "company_id": company["id"],
         },
@@ -83,7 +82,7 @@ def test_validation_errors_name_the_fields_and_change_nothing(client, contacts_d
     assert response.status_code == 422
     assert response.content_type == "application/problem+json"
     errors = response.json["errors"]
-    assert set(errors) >= {"last_name", "email", "id", "created_at"}
+    assert set(errors) >= {"name", "email", "id", "created_at"}
     assert count(contacts_db, Contact) == before
 
 
@@ -110,7 +109,7 @@ def test_a_dangling_company_id_is_a_422(client, contacts_db):
     response = client.post(
         "/api/v1/contacts",
         headers=auth("sdr"),
-        json={"last_name": "Nobody", "company_id": "no-such-company"},
+        json={"name": "Nobody", "company_id": "no-such-company"},
     )
     assert response.status_code == 422
     assert "company_id" in response.json["errors"]
@@ -167,12 +166,12 @@ def test_interactions_belong_to_the_caller_and_take_the_contacts_company(client)
     contact = client.post(
         "/api/v1/contacts",
         headers=headers,
-        json={"last_name": "Hopper", "company_id": company["id"]},
+        json={"name": "Hopper", "company_id": company["id"]},
     ).json
     response = client.post(
         "/api/v1/interactions",
         headers=headers,
-        json={"type": "call", "subject": "Intro call", "contact_id": contact["id"]},
+        json={"type": "call", "outcome": "Intro call", "contact_id": contact["id"]},
     )
     assert response.status_code == 201
     assert response.json["user_id"] == "sa-1"
@@ -180,12 +179,12 @@ def test_interactions_belong_to_the_caller_and_take_the_contacts_company(client)
     spoofed = client.post(
         "/api/v1/interactions",
         headers=headers,
-        json={"type": "call", "subject": "x", "contact_id": contact["id"], "user_id": "someone"},
+        json={"type": "call", "contact_id": contact["id"], "user_id": "someone"},
     )
     assert spoofed.status_code == 422
     other = client.patch(
         f"/api/v1/interactions/{response.json['id']}",
-        json={"subject": "changed"},
+        json={"outcome": "changed"},
         headers=auth("sdr"),
     )
     assert other.status_code == 403
@@ -195,14 +194,14 @@ def test_an_interaction_needs_a_real_contact_or_company(client):
     headers = auth("support_agent")
     assert (
         client.post(
-            "/api/v1/interactions", headers=headers, json={"type": "call", "subject": "x"}
+            "/api/v1/interactions", headers=headers, json={"type": "call", "outcome": "x"}
         ).status_code
         == 422
     )
     response = client.post(
         "/api/v1/interactions",
         headers=headers,
-        json={"type": "call", "subject": "x", "contact_id": "nope"},
+        json={"type": "call", "contact_id": "nope"},
     )
     assert response.status_code == 422 and "contact_id" in response.json["errors"]
 
@@ -211,7 +210,7 @@ def test_a_company_with_contacts_cannot_be_deleted(client):
     headers = auth("account_manager")
     company = make_company(client, headers)
     client.post(
-        "/api/v1/contacts", headers=headers, json={"last_name": "K", "company_id": company["id"]}
+        "/api/v1/contacts", headers=headers, json={"name": "K", "company_id": company["id"]}
     )
     assert client.delete(f"/api/v1/companies/{company['id']}", headers=headers).status_code == 409
     empty = make_company(client, headers)
@@ -233,27 +232,27 @@ def test_if_match_protects_against_lost_updates(client):
 
 def test_a_repeated_post_with_the_same_idempotency_key_acts_once(client, contacts_db):
     headers = {**auth("sdr", "sdr-idem"), "Idempotency-Key": unique("key")}
-    body = {"last_name": "Once"}
+    body = {"name": "Once"}
     first = client.post("/api/v1/contacts", json=body, headers=headers)
     second = client.post("/api/v1/contacts", json=body, headers=headers)
     assert first.status_code == second.status_code == 201
     assert first.json["id"] == second.json["id"]
     assert second.headers["Idempotent-Replayed"] == "true"
     assert count(contacts_db, Contact) == 1
-    reused = client.post("/api/v1/contacts", json={"last_name": "Other"}, headers=headers)
+    reused = client.post("/api/v1/contacts", json={"name": "Other"}, headers=headers)
     assert reused.status_code == 422
 
 
 def test_q_searches_names_and_email(client):
     headers = auth("sdr")
     tag = unique("zz")
-    client.post("/api/v1/contacts", headers=headers, json={"last_name": f"Smith{tag}"})
+    client.post("/api/v1/contacts", headers=headers, json={"name": f"Smith{tag}"})
     client.post(
         "/api/v1/contacts",
         headers=headers,
-        json={"last_name": "Jones", "email": f"{tag}@example.com"},
+        json={"name": "Jones", "email": f"{tag}@example.com"},
     )
-    client.post("/api/v1/contacts", headers=headers, json={"last_name": "Unrelated"})
+    client.post("/api/v1/contacts", headers=headers, json={"name": "Unrelated"})
     found = client.get(f"/api/v1/contacts?q={tag.upper()}", headers=headers).json["items"]
     assert len(found) == 2
 
@@ -281,7 +280,7 @@ def test_changes_are_recorded_as_events_in_the_same_transaction(client, contacts
 
 def test_a_failed_request_records_no_event(client, contacts_db):
     client.post(
-        "/api/v1/contacts", headers=auth("sdr"), json={"last_name": "X", "company_id": "missing"}
+        "/api/v1/contacts", headers=auth("sdr"), json={"name": "X", "company_id": "missing"}
     )
     assert count(contacts_db, OutboxEvent) == 0
 
@@ -299,44 +298,42 @@ def test_readiness_reports_the_database(client):
 
 def test_an_interaction_time_given_with_an_offset_is_kept_in_utc(client):
     headers = auth("support_agent")
-    contact = client.post("/api/v1/contacts", json={"last_name": "Tz"}, headers=headers).json
+    contact = client.post("/api/v1/contacts", json={"name": "Tz"}, headers=headers).json
     made = client.post(
         "/api/v1/interactions",
         headers=headers,
         json={
             "type": "meeting",
-            "subject": "s",
             "contact_id": contact["id"],
-            "occurred_at": "2026-03-01T10:00:00+02:00",
+            "interaction_date": "2026-03-01T10:00:00+02:00",
         },
     ).json
-    assert made["occurred_at"].startswith("2026-03-01T08:00:00")
+    assert made["interaction_date"].startswith("2026-03-01T08:00:00")
     read = client.get(f"/api/v1/interactions/{made['id']}", headers=headers).json
-    assert read["occurred_at"] == made["occurred_at"]
+    assert read["interaction_date"] == made["interaction_date"]
     naive = client.post(
         "/api/v1/interactions",
         headers=headers,
         json={
             "type": "meeting",
-            "subject": "s",
             "contact_id": contact["id"],
-            "occurred_at": "2026-03-01T10:00:00",
+            "interaction_date": "2026-03-01T10:00:00",
         },
     )
-    assert naive.status_code == 422 and "occurred_at" in naive.json["errors"]
+    assert naive.status_code == 422 and "interaction_date" in naive.json["errors"]
 
 
 def test_correcting_or_deleting_an_interaction_is_published(client, contacts_db):
     headers = auth("support_agent", "sa-1")
-    contact = client.post("/api/v1/contacts", json={"last_name": "Ng"}, headers=headers).json
+    contact = client.post("/api/v1/contacts", json={"name": "Ng"}, headers=headers).json
     call = client.post(
         "/api/v1/interactions",
-        json={"type": "call", "subject": "Missed pallet", "contact_id": contact["id"]},
+        json={"type": "call", "outcome": "Missed pallet", "contact_id": contact["id"]},
         headers=headers,
     ).json
     url = f"/api/v1/interactions/{call['id']}"
-    assert client.patch(url, json={"subject": "Found pallet"}, headers=headers).status_code == 200
-    assert client.patch(url, json={"subject": "Found pallet"}, headers=headers).status_code == 200
+    assert client.patch(url, json={"outcome": "Found pallet"}, headers=headers).status_code == 200
+    assert client.patch(url, json={"outcome": "Found pallet"}, headers=headers).status_code == 200
     assert client.delete(url, headers=headers).status_code == 204
     with contacts_db.sessions() as session:
         rows = session.scalars(
@@ -347,4 +344,4 @@ def test_correcting_or_deleting_an_interaction_is_published(client, contacts_db)
         "interaction.updated",
         "interaction.deleted",
     ]
-    assert json.loads(rows[1].body)["data"]["changed"] == ["subject"]
+    assert json.loads(rows[1].body)["data"]["changed"] == ["outcome"]

@@ -29,7 +29,7 @@ def convert(client, **body):
 
 
 def person(**fields) -> dict:
-    return {"first_name": "Grace", "last_name": unique("hopper"), **fields}
+    return {"name": f"Grace {unique('hopper')}", **fields}
 
 
 def make(client, resource: str, **fields) -> dict:
@@ -96,6 +96,36 @@ def test_a_lead_becomes_a_new_company_and_a_contact_who_works_there(client, cont
     assert client.get(f"{URL}/{lead_id}", headers=sales()).json == result
 
 
+def test_the_bodies_sales_sends_land_under_the_data_model_names(client):
+    """The contract with the sales service: its lead's fields, by the data model's names."""
+    company_body = {
+        "name": unique("Analytical Engines"),
+        "street": "12 St James's Square",
+        "city": "London",
+        "state": "Greater London",
+        "postal_code": "SW1Y 4LB",
+        "country": "GB",
+        "phone_number": "+44 20 7946 0000",
+        "industry": "computing",
+        "website": "https://engines.example",
+        "annual_revenue": "1250000.50",
+    }
+    contact_body = {
+        "name": "Ada Lovelace",
+        "email": f"{unique('ada')}@example.com",
+        "phone_number": "+44 20 7946 0001",
+        "job_title": "Analyst",
+    }
+    response = convert(client, company=company_body, contact=contact_body)
+    assert response.status_code == 201, response.json
+    company = read(client, "companies", response.json["company_id"]).json
+    contact = read(client, "contacts", response.json["contact_id"]).json
+    assert {field: company[field] for field in company_body} == company_body
+    assert {field: contact[field] for field in contact_body} == contact_body
+    assert contact["company_id"] == company["id"]
+    assert company["owner_id"] == contact["owner_id"] == OWNER
+
+
 def test_with_no_company_named_or_described_the_contact_has_none(client):
     response = convert(client, contact=person())
     assert response.status_code == 201
@@ -106,7 +136,7 @@ def test_with_no_company_named_or_described_the_contact_has_none(client):
 def test_a_company_and_a_contact_that_exist_are_attached_as_they_are(client, contacts_db):
     company = make(client, "companies", name=unique("co"))
     elsewhere = make(client, "companies", name=unique("co"))
-    contact = make(client, "contacts", last_name="Known", company_id=elsewhere["id"])
+    contact = make(client, "contacts", name="Known", company_id=elsewhere["id"])
     before = (count(contacts_db, Company), count(contacts_db, Contact))
     response = convert(client, company_id=company["id"], contact_id=contact["id"])
     assert response.status_code == 201
@@ -148,17 +178,24 @@ def test_dangling_ids_are_a_422_and_change_nothing(client, contacts_db):
     "body, field",
     [
         (
-            {"company_id": "x", "company": {"name": "Both"}, "contact": {"last_name": "L"}},
+            {"company_id": "x", "company": {"name": "Both"}, "contact": {"name": "L"}},
             "company",
         ),
-        ({"contact_id": "x", "contact": {"last_name": "L"}}, "contact"),
+        ({"contact_id": "x", "contact": {"name": "L"}}, "contact"),
         ({}, "contact"),
-        ({"contact": {"first_name": "No last name"}}, "contact.last_name"),
-        ({"contact": {"last_name": "L", "owner_id": "someone"}}, "contact.owner_id"),
-        ({"company": {"name": "C", "id": "mine"}, "contact": {"last_name": "L"}}, "company.id"),
-        ({"contact": {"last_name": "L"}, "converted": True}, "converted"),
-        ({"contact": {"last_name": "L"}, "lead_id": None}, "lead_id"),
-        ({"contact": {"last_name": "L"}, "lead_id": "x" * 37}, "lead_id"),
+        ({"contact": {"email": "no-name@example.com"}}, "contact.name"),
+        ({"contact": {"name": "L", "first_name": "Old"}}, "contact.first_name"),
+        ({"contact": {"name": "L", "phone": "123"}}, "contact.phone"),
+        ({"company": {"name": "C", "address": "Old"}, "contact": {"name": "L"}}, "company.address"),
+        (
+            {"company": {"name": "C", "postal_code": "x" * 21}, "contact": {"name": "L"}},
+            "company.postal_code",
+        ),
+        ({"contact": {"name": "L", "owner_id": "someone"}}, "contact.owner_id"),
+        ({"company": {"name": "C", "id": "mine"}, "contact": {"name": "L"}}, "company.id"),
+        ({"contact": {"name": "L"}, "converted": True}, "converted"),
+        ({"contact": {"name": "L"}, "lead_id": None}, "lead_id"),
+        ({"contact": {"name": "L"}, "lead_id": "x" * 37}, "lead_id"),
     ],
 )
 def test_a_malformed_request_is_a_422_naming_the_field(client, contacts_db, body, field):
@@ -177,7 +214,7 @@ def test_lead_id_and_owner_id_are_required(client):
 def test_an_email_already_on_file_is_a_409_listing_the_candidates(client, contacts_db):
     email = f"{unique('dup')}@example.com"
     company = make(client, "companies", name=unique("co"))
-    known = make(client, "contacts", last_name="Known", email=email, company_id=company["id"])
+    known = make(client, "contacts", name="Known", email=email, company_id=company["id"])
     before = (count(contacts_db, Company), count(contacts_db, Contact))
     lead_id = new_id()
     response = client.post(
@@ -195,8 +232,7 @@ def test_an_email_already_on_file_is_a_409_listing_the_candidates(client, contac
     assert response.json["candidates"] == [
         {
             "id": known["id"],
-            "first_name": None,
-            "last_name": "Known",
+            "name": "Known",
             "email": email,
             "company_id": company["id"],
         }
@@ -207,7 +243,7 @@ def test_an_email_already_on_file_is_a_409_listing_the_candidates(client, contac
 
 def test_attach_to_existing_attaches_to_the_one_contact_with_that_email(client, contacts_db):
     email = f"{unique('dup')}@example.com"
-    known = make(client, "contacts", last_name="Known", email=email)
+    known = make(client, "contacts", name="Known", email=email)
     response = convert(
         client,
         company={"name": unique("co")},
@@ -222,8 +258,8 @@ def test_attach_to_existing_attaches_to_the_one_contact_with_that_email(client, 
 
 def test_several_contacts_with_that_email_are_a_409_even_when_attaching(client, contacts_db):
     email = f"{unique('dup')}@example.com"
-    older = make(client, "contacts", last_name="Older", email=email)
-    newer = make(client, "contacts", last_name="Newer", email=email)
+    older = make(client, "contacts", name="Older", email=email)
+    newer = make(client, "contacts", name="Newer", email=email)
     response = convert(client, contact=person(email=email), attach_to_existing=True)
     assert response.status_code == 409
     assert "contact_id" in response.json["detail"]
@@ -283,7 +319,7 @@ def test_cancelling_deletes_what_the_conversion_created(client, contacts_db):
 
 def test_cancelling_leaves_attached_records_alone(client, contacts_db):
     company = make(client, "companies", name=unique("co"))
-    contact = make(client, "contacts", last_name="Kept", company_id=company["id"])
+    contact = make(client, "contacts", name="Kept", company_id=company["id"])
     result = convert(client, company_id=company["id"], contact_id=contact["id"]).json
     before = count(contacts_db, OutboxEvent)
     assert client.delete(f"{URL}/{result['lead_id']}", headers=sales()).status_code == 204
@@ -294,7 +330,7 @@ def test_cancelling_leaves_attached_records_alone(client, contacts_db):
 
 def test_cancelling_keeps_a_created_contact_someone_has_logged_a_call_with(client, contacts_db):
     result = convert(client, company={"name": unique("co")}, contact=person()).json
-    make(client, "interactions", type="call", subject="Hi", contact_id=result["contact_id"])
+    make(client, "interactions", type="call", outcome="Hi", contact_id=result["contact_id"])
     response = client.delete(f"{URL}/{result['lead_id']}", headers=sales())
     assert response.status_code == 204
     assert read(client, "contacts", result["contact_id"]).status_code == 200
@@ -307,7 +343,7 @@ def test_cancelling_keeps_a_created_contact_someone_has_logged_a_call_with(clien
 
 def test_cancelling_keeps_a_created_company_that_gained_another_contact(client, contacts_db):
     result = convert(client, company={"name": unique("co")}, contact=person()).json
-    make(client, "contacts", last_name="Colleague", company_id=result["company_id"])
+    make(client, "contacts", name="Colleague", company_id=result["company_id"])
     assert client.delete(f"{URL}/{result['lead_id']}", headers=sales()).status_code == 204
     assert read(client, "contacts", result["contact_id"]).status_code == 404
     assert read(client, "companies", result["company_id"]).status_code == 200
@@ -317,7 +353,7 @@ def test_cancelling_keeps_a_record_that_gains_a_reference_while_deleting(
     client, contacts_db, monkeypatch
 ):
     result = convert(client, company={"name": unique("co")}, contact=person()).json
-    make(client, "contacts", last_name="Colleague", company_id=result["company_id"])
+    make(client, "contacts", name="Colleague", company_id=result["company_id"])
     # As if the colleague arrived between the in-use check and the delete.
     monkeypatch.setattr(conversions, "_company_in_use", lambda *_args: False)
     assert client.delete(f"{URL}/{result['lead_id']}", headers=sales()).status_code == 204
@@ -385,7 +421,7 @@ def test_two_racing_conversions_of_one_lead_make_one_set_of_records(contacts_db)
             "lead_id": lead_id,
             "owner_id": OWNER,
             "company": {"name": "Race"},
-            "contact": {"last_name": "Racer"},
+            "contact": {"name": "Racer"},
             "attach_to_existing": False,
         }
 

@@ -11,10 +11,11 @@ from services.notifications.rules import MESSAGE_LENGTH, RULES, Draft, notificat
 DOCS = Path(__file__).resolve().parents[4] / "docs/events.md"
 LEAD = {
     "id": "lead-1",
-    "first_name": "Ada",
-    "last_name": "Lovelace",
+    "name": "Ada Lovelace",
     "email": "ada@example.com",
+    "phone_number": "+44 20 7946 0000",
     "company_name": "Analytical Engines",
+    "lead_source": "referral",
     "status": "new",
     "owner_id": "sdr-1",
     "campaign_id": None,
@@ -130,6 +131,17 @@ def test_the_record_id_falls_back_to_the_event_subject_and_without_either_nothin
     assert notifications_for("lead.assigned", data) == []
 
 
+def test_a_person_is_named_by_name_else_by_email():
+    """Leads and contacts carry one `name` (DATA_MODEL); without it the email stands in."""
+    unnamed = {**LEAD, "name": None, "company_name": None, "actor_id": "mgr-1"}
+    assert only("lead.assigned", unnamed).message == "Lead assigned to you: ada@example.com"
+    moved = {**CONTACT, "name": " ", "actor_id": "mgr-1", "changed": ["owner_id"]}
+    assert only("contact.updated", moved).message == "Contact assigned to you: grace@example.com"
+    old_style = {"id": "ct-2", "first_name": "Grace", "last_name": "Hopper", "owner_id": "am-1"}
+    legacy = only("contact.created", {**old_style, "actor_id": "mgr-1"})
+    assert legacy.message == "New contact for you: a contact"  # first/last names are not read
+
+
 def test_missing_details_still_read_well_and_long_ones_are_cut():
     bare = only("opportunity.won", {"id": "o", "owner_id": "am-1"})
     assert bare.message == "Opportunity won: an opportunity"
@@ -150,7 +162,13 @@ def test_docs_list_every_rule():
 
 
 COMPANY = {"id": "co-1", "name": "Acme Freight", "owner_id": "am-1"}
-CONTACT = {"id": "ct-1", "first_name": "Grace", "last_name": "Hopper", "owner_id": "am-1"}
+CONTACT = {
+    "id": "ct-1",
+    "name": "Grace Hopper",
+    "email": "grace@example.com",
+    "phone_number": None,
+    "owner_id": "am-1",
+}
 
 
 def test_a_company_or_contact_given_to_someone_else_tells_the_new_owner():

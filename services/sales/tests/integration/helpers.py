@@ -27,7 +27,7 @@ def make_campaign(client, headers=MARKETING, **fields):
 
 
 def make_lead(client, headers=SDR, **fields):
-    body = {"first_name": "Ada", "last_name": "Lovelace", **fields}
+    body = {"name": "Ada Lovelace", **fields}
     return ok(client.post("/api/v1/leads", json=body, headers=headers), 201)
 
 

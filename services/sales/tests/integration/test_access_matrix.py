@@ -10,7 +10,7 @@ RESOURCES = ("campaigns", "leads", "products", "opportunities", "reports")
 ADMIN = auth("admin", "admin-root")
 BODIES = {
     "campaigns": lambda: {"name": unique("campaign")},
-    "leads": lambda: {"last_name": unique("lead")},
+    "leads": lambda: {"name": unique("lead")},
     "products": lambda: {"name": "p", "sku": unique("sku"), "price": "1.00"},
     "opportunities": lambda: {"name": unique("deal")},
 }

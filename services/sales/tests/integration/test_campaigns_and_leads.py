@@ -57,7 +57,7 @@ def test_a_campaign_cannot_end_before_it_starts(client):
 
 
 def test_a_lead_is_owned_by_its_creator_and_validated(client, sales_db):
-    lead = make_lead(client, email="Ada@Example.com", lead_score=70, lead_source="web")
+    lead = make_lead(client, email="Ada@Example.com", lead_score=70, lead_source="website")
     assert lead["owner_id"] == "sdr-1"
     assert lead["status"] == "new"
     assert lead["email"] == "ada@example.com"
@@ -65,14 +65,14 @@ def test_a_lead_is_owned_by_its_creator_and_validated(client, sales_db):
     assert [e["event_type"] for e in created] == ["lead.created"]
     assert created[0]["actor_id"] == "sdr-1"
     for bad in ({"lead_score": 101}, {"lead_score": -1}, {"status": "converted"}):
-        response = client.post("/api/v1/leads", json={"last_name": "X", **bad}, headers=SDR)
+        response = client.post("/api/v1/leads", json={"name": "X", **bad}, headers=SDR)
         assert response.status_code == 422, bad
 
 
 def test_converted_fields_are_never_taken_from_the_client(client, sales_db):
     for field in ("converted_at", "converted_contact_id", "converted_opportunity_id"):
         response = client.post(
-            "/api/v1/leads", json={"last_name": "X", field: "2026-01-01"}, headers=SDR
+            "/api/v1/leads", json={"name": "X", field: "2026-01-01"}, headers=SDR
         )
         assert response.status_code == 422
         assert field in response.get_json()["errors"]
@@ -81,9 +81,7 @@ def test_converted_fields_are_never_taken_from_the_client(client, sales_db):
 
 
 def test_a_lead_needs_a_real_campaign(client):
-    response = client.post(
-        "/api/v1/leads", json={"last_name": "X", "campaign_id": "nope"}, headers=SDR
-    )
+    response = client.post("/api/v1/leads", json={"name": "X", "campaign_id": "nope"}, headers=SDR)
     assert response.status_code == 422
     assert "campaign_id" in response.get_json()["errors"]
     campaign = make_campaign(client)
@@ -93,7 +91,7 @@ def test_a_lead_needs_a_real_campaign(client):
 def test_a_duplicate_email_among_open_leads_is_a_409_naming_the_existing_lead(client):
     first = make_lead(client, email="dup@example.com")
     response = client.post(
-        "/api/v1/leads", json={"last_name": "Twin", "email": "DUP@example.com"}, headers=SDR
+        "/api/v1/leads", json={"name": "Twin", "email": "DUP@example.com"}, headers=SDR
     )
     assert response.status_code == 409
     assert response.get_json()["existing_lead"]["id"] == first["id"]
@@ -150,10 +148,23 @@ def test_an_sdr_changes_only_their_own_leads(client):
 
 def test_leads_are_listed_filtered_and_searched(client):
     campaign = make_campaign(client)
-    make_lead(client, last_name="Hopper", campaign_id=campaign["id"])
-    make_lead(client, last_name="Turing", company_name="Bletchley Freight")
+    make_lead(client, name="Grace Hopper", campaign_id=campaign["id"], lead_source="event")
+    make_lead(
+        client,
+        name="Alan Turing",
+        company_name="Bletchley Freight",
+        email="alan@example.com",
+        lead_source="trade fair 2026",
+    )
     page = ok(client.get(f"/api/v1/leads?campaign_id={campaign['id']}", headers=SDR))
-    assert [lead["last_name"] for lead in page["items"]] == ["Hopper"]
-    page = ok(client.get("/api/v1/leads?q=bletchley", headers=SDR))
-    assert [lead["last_name"] for lead in page["items"]] == ["Turing"]
+    assert [lead["name"] for lead in page["items"]] == ["Grace Hopper"]
+    for q in ("bletchley", "TURING", "alan@ex"):  # company_name, name, email
+        page = ok(client.get(f"/api/v1/leads?q={q}", headers=SDR))
+        assert [lead["name"] for lead in page["items"]] == ["Alan Turing"], q
+    page = ok(client.get("/api/v1/leads?lead_source=trade fair 2026", headers=SDR))
+    assert [lead["name"] for lead in page["items"]] == ["Alan Turing"]
+    assert ok(client.get("/api/v1/leads?lead_source=trade", headers=SDR))["items"] == []
+    page = ok(client.get("/api/v1/leads?sort=name", headers=SDR))
+    assert [lead["name"] for lead in page["items"]] == ["Alan Turing", "Grace Hopper"]
     assert client.get("/api/v1/leads?status=bogus", headers=SDR).status_code == 422
+    assert client.get("/api/v1/leads?sort=last_name", headers=SDR).status_code == 422

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from services.sales.models import Lead, Opportunity
 from services.sales.tests.integration.helpers import (
     OTHER_SDR,
@@ -21,20 +23,44 @@ def count(database, model) -> int:
 
 def test_converting_makes_contact_company_and_opportunity_and_one_event(client, sales_db, contacts):
     campaign = make_campaign(client)
-    lead = make_lead(client, email="ada@example.com", campaign_id=campaign["id"])
-    result = ok(convert(client, lead["id"], {"company": {"name": "Analytical Engines"}}), 201)
+    lead = make_lead(
+        client,
+        email="ada@example.com",
+        campaign_id=campaign["id"],
+        phone_number="+44 20 7946 0000",
+        job_title="Countess",
+        lead_source="website",
+    )
+    company = {
+        "name": "Analytical Engines",
+        "street": "12 St James's Square",
+        "city": "London",
+        "state": "Greater London",
+        "postal_code": "SW1Y 4JH",
+        "country": "GB",
+        "phone_number": "+44 20 7946 0001",
+        "industry": "computing",
+        "website": "https://engines.example",
+        "annual_revenue": "1250000.50",
+        "email": "office@engines.example",
+        "employee_count": 12,
+    }
+    result = ok(convert(client, lead["id"], {"company": company}), 201)
 
     contact = contacts.contacts[result["contact_id"]]
-    assert (contact["first_name"], contact["last_name"], contact["email"]) == (
-        "Ada",
-        "Lovelace",
-        "ada@example.com",
-    )
+    assert {k: contact[k] for k in ("name", "email", "phone_number", "job_title")} == {
+        "name": "Ada Lovelace",
+        "email": "ada@example.com",
+        "phone_number": "+44 20 7946 0000",
+        "job_title": "Countess",
+    }
     assert contact["company_id"] == result["company_id"]
-    assert contacts.companies[result["company_id"]]["name"] == "Analytical Engines"
+    made = contacts.companies[result["company_id"]]
+    assert made == {"id": result["company_id"], **company, "annual_revenue": Decimal("1250000.50")}
 
     opportunity = ok(client.get(f"/api/v1/opportunities/{result['opportunity_id']}", headers=SDR))
     assert opportunity["campaign_id"] == campaign["id"]
+    assert opportunity["source"] == "website"  # the lead's lead_source
     assert opportunity["contact_id"] == result["contact_id"]
     assert opportunity["company_id"] == result["company_id"]
     assert opportunity["lead_id"] == lead["id"]
@@ -59,13 +85,15 @@ def test_converting_makes_contact_company_and_opportunity_and_one_event(client, 
 
 def test_with_no_company_the_contact_has_none_and_the_body_overrides_the_person(client, contacts):
     lead = make_lead(client, email="grace@example.com", company_name="Navy")
-    body = {"contact": {"first_name": "Grace", "job_title": "Admiral"}}
+    body = {"contact": {"name": "Grace Hopper", "job_title": "Admiral", "phone_number": "+1 555"}}
     result = ok(convert(client, lead["id"], body), 201)
     assert result["company_id"] is None
     contact = contacts.contacts[result["contact_id"]]
-    assert contact["first_name"] == "Grace"
-    assert contact["job_title"] == "Admiral"
+    assert (contact["name"], contact["email"]) == ("Grace Hopper", "grace@example.com")
+    assert (contact["job_title"], contact["phone_number"]) == ("Admiral", "+1 555")
     assert contact["company_id"] is None
+    opportunity = ok(client.get(f"/api/v1/opportunities/{result['opportunity_id']}", headers=SDR))
+    assert opportunity["name"] == "Navy"  # the lead's company_name
 
 
 def test_converting_again_is_a_409_with_the_ids(client):
@@ -105,11 +133,20 @@ def test_with_the_contacts_service_down_nothing_changes_and_the_caller_gets_a_50
 def test_an_existing_contact_with_the_email_is_a_409_with_candidates_unless_attached(
     client, contacts
 ):
-    contacts.contacts["c-1"] = {"id": "c-1", "last_name": "Old", "email": "ada@example.com"}
+    contacts.contacts["c-1"] = {
+        "id": "c-1",
+        "name": "Ada Old",
+        "email": "ada@example.com",
+        "phone_number": None,
+        "job_title": None,
+        "company_id": None,
+    }
     lead = make_lead(client, email="ada@example.com")
     response = convert(client, lead["id"])
     assert response.status_code == 409
-    assert [c["id"] for c in response.get_json()["candidates"]] == ["c-1"]
+    assert response.get_json()["candidates"] == [
+        {"id": "c-1", "name": "Ada Old", "email": "ada@example.com", "company_id": None}
+    ]
     assert ok(client.get(f"/api/v1/leads/{lead['id']}", headers=SDR))["status"] == "new"
 
     result = ok(convert(client, lead["id"], {"attach_to_existing": True}), 201)
@@ -118,7 +155,7 @@ def test_an_existing_contact_with_the_email_is_a_409_with_candidates_unless_atta
 
 
 def test_naming_a_contact_attaches_to_it(client, contacts):
-    contacts.contacts["c-9"] = {"id": "c-9", "last_name": "Known", "email": "k@example.com"}
+    contacts.contacts["c-9"] = {"id": "c-9", "name": "Known", "email": "k@example.com"}
     lead = make_lead(client, email="k@example.com")
     result = ok(convert(client, lead["id"], {"contact_id": "c-9"}), 201)
     assert result["contact_id"] == "c-9"
@@ -150,14 +187,22 @@ def test_conversion_without_an_opportunity(client, sales_db):
 
 def test_opportunity_fields_come_from_the_body(client):
     lead = make_lead(client)
-    body = {"opportunity": {"name": "Big deal", "deal_value": "5000.00", "stage": "proposal"}}
+    body = {
+        "opportunity": {
+            "name": "Big deal",
+            "deal_value": "5000.00",
+            "stage": "proposal",
+            "source": "partner",
+        }
+    }
     result = ok(convert(client, lead["id"], body), 201)
     opportunity = ok(client.get(f"/api/v1/opportunities/{result['opportunity_id']}", headers=SDR))
-    assert (opportunity["name"], opportunity["deal_value"], opportunity["stage"]) == (
-        "Big deal",
-        "5000.00",
-        "proposal",
-    )
+    assert (
+        opportunity["name"],
+        opportunity["deal_value"],
+        opportunity["stage"],
+        opportunity["source"],
+    ) == ("Big deal", "5000.00", "proposal", "partner")
     assert opportunity["probability"] == 0.5
 
 

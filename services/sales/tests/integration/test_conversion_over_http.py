@@ -94,7 +94,7 @@ def test_a_stopped_contacts_service_changes_nothing_and_a_retry_converts_once(
 def test_the_email_candidates_come_from_the_contacts_service(client, contacts_service):
     first = make_lead(client, email="dup@example.com")
     ok(convert(client, first["id"]), 201)
-    second = make_lead(client, email="dup@example.com", last_name="Again")
+    second = make_lead(client, email="dup@example.com", name="Ada Again")
     response = convert(client, second["id"])
     assert response.status_code == 409
     candidates = response.get_json()["candidates"]

@@ -64,7 +64,7 @@ def test_a_conversion_retried_with_its_idempotency_key_answers_the_first_result(
 
 
 def test_walking_the_leads_page_by_page_returns_each_once(client):
-    made = {make_lead(client, last_name=f"L{n}")["id"] for n in range(23)}
+    made = {make_lead(client, name=f"L{n}")["id"] for n in range(23)}
     seen, cursor = [], None
     while True:
         query = "limit=5" + (f"&cursor={cursor}" if cursor else "")

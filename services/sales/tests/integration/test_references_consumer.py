@@ -13,7 +13,7 @@ def deleted(event_type: str, record_id: str, event_id: str | None = None) -> byt
         event_type=event_type,
         source="/crm/contacts",
         subject=record_id,
-        data={"id": record_id, "last_name": "Gone", "name": "Gone", "actor_id": "am-9"},
+        data={"id": record_id, "name": "Gone", "actor_id": "am-9"},
         event_id=event_id or new_id(),
     )
 

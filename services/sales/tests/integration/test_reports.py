@@ -58,8 +58,8 @@ def test_the_campaign_report_counts_leads_wins_cost_and_roi(client):
     campaign = make_campaign(client, budget="1000.00")
     idle = make_campaign(client, name="Idle", budget=None)
     for n in range(4):
-        make_lead(client, last_name=f"L{n}", campaign_id=campaign["id"])
-    lead = make_lead(client, last_name="Converted", campaign_id=campaign["id"])
+        make_lead(client, name=f"L{n}", campaign_id=campaign["id"])
+    lead = make_lead(client, name="Converted", campaign_id=campaign["id"])
     conversion = ok(
         client.post(
             f"/api/v1/leads/{lead['id']}/convert",

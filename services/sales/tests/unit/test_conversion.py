@@ -24,9 +24,9 @@ def session():
 @pytest.fixture
 def lead(session):
     lead = Lead(
-        first_name="Ada",
-        last_name="Lovelace",
+        name="Ada Lovelace",
         email="ada@example.com",
+        phone_number="+44 20 7946 0000",
         company_name="Engines Ltd",
         owner_id="sdr-1",
     )
@@ -36,11 +36,11 @@ def lead(session):
 
 
 def test_the_contact_takes_the_lead_person_unless_overridden(lead):
-    request = conversion.contacts_request(lead, {"contact": {"first_name": "A."}}, "sdr-1")
+    request = conversion.contacts_request(lead, {"contact": {"name": "A. Lovelace"}}, "sdr-1")
     assert request["contact"] == {
-        "first_name": "A.",
-        "last_name": "Lovelace",
+        "name": "A. Lovelace",
         "email": "ada@example.com",
+        "phone_number": "+44 20 7946 0000",
     }
     assert (request["owner_id"], request["actor_id"]) == ("sdr-1", "sdr-1")
     assert "company" not in request and "company_id" not in request
@@ -60,6 +60,14 @@ def test_the_opportunity_is_named_after_the_company_or_the_person(lead):
     assert described["name"] == "Acme"
     lead.company_name = None
     assert conversion.opportunity_fields(lead, {})["name"] == "Ada Lovelace"
+
+
+def test_the_opportunity_comes_from_where_the_lead_came_from_unless_the_body_says(lead):
+    assert conversion.opportunity_fields(lead, {})["source"] is None
+    lead.lead_source = "referral"
+    assert conversion.opportunity_fields(lead, {})["source"] == "referral"
+    body = {"opportunity": {"source": "partner"}}
+    assert conversion.opportunity_fields(lead, body)["source"] == "partner"
 
 
 def test_a_conversion_links_everything_and_records_one_event(session, lead):
@@ -91,7 +99,7 @@ def test_contacts_down_leaves_the_lead_as_it_was(session, lead):
 
 def test_the_fake_contacts_service_reuses_a_conversion_and_compensates_it():
     contacts = FakeContacts()
-    request = {"lead_id": "l-1", "owner_id": "u", "contact": {"last_name": "X"}}
+    request = {"lead_id": "l-1", "owner_id": "u", "contact": {"name": "X"}}
     first = contacts.convert(request)
     assert contacts.convert(request) == first
     assert len(contacts.contacts) == 1

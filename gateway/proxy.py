@@ -32,12 +32,18 @@ ROUTES = {
     "products": "sales",
     "reports/pipeline": "sales",
     "reports/campaigns": "sales",
+    "cases": "support",
+    "reports/cases": "support",
     "notifications": "notifications",
+    "invoices": "billing",
+    "reports/receivables": "billing",
 }
 DEFAULT_URLS = {
     "contacts": "http://127.0.0.1:8001",
     "sales": "http://127.0.0.1:8002",
+    "support": "http://127.0.0.1:8003",
     "notifications": "http://127.0.0.1:8005",
+    "billing": "http://127.0.0.1:8004",
 }
 #: Long-lived event streams: their own connection pool and read timeout (the longest a stream
 #: may stay silent; services send a heartbeat well within it).

@@ -11,6 +11,7 @@ from shared.config import Settings
 from shared.consumer import Consumer
 from shared.db import Database
 from shared.housekeeping import retentions
+from shared.jobs import PeriodicJob
 from shared.logs import configure_logging
 from shared.migrations import revision, upgrade
 from shared.worker import run_worker
@@ -22,6 +23,7 @@ def service_main(
     migrations_dir: Path,
     outbox_model: type,
     consumers: Callable[[Settings, Database], list[Consumer]] = lambda s, d: [],
+    jobs: Callable[[Settings, Database], list[PeriodicJob]] = lambda s, d: [],
     inbox_model: type | None = None,
     idempotency_model: type | None = None,
     argv: list[str] | None = None,
@@ -49,6 +51,7 @@ def service_main(
         database=database,
         outbox_model=outbox_model,
         consumers=consumers(settings, database),
+        jobs=jobs(settings, database),
         retentions=retentions(
             idempotency_model=idempotency_model, inbox_model=inbox_model, extra=settings.extra
         ),

@@ -32,6 +32,7 @@ class Settings:
     jwt_ttl_seconds: int = 3600
     users_url: str = "http://127.0.0.1:8080"
     contacts_url: str = "http://127.0.0.1:8001"
+    support_url: str = "http://127.0.0.1:8003"
     http_timeout: float = 5.0
     log_level: str = "INFO"
     extra: dict[str, str] = field(default_factory=dict)
@@ -53,6 +54,7 @@ class Settings:
             jwt_ttl_seconds=int(env.get("JWT_TTL_SECONDS", "3600")),
             users_url=env.get("USERS_URL", cls.users_url),
             contacts_url=env.get("CONTACTS_URL", cls.contacts_url),
+            support_url=env.get("SUPPORT_URL", cls.support_url),
             http_timeout=float(env.get("HTTP_TIMEOUT", "5")),
             log_level=env.get("LOG_LEVEL", "INFO"),
             extra={k: v for k, v in env.items() if k.startswith("CRM_")},

@@ -11,6 +11,7 @@ from shared.consumer import Consumer
 from shared.db import Database
 from shared.health import serve_health
 from shared.housekeeping import Retention, run_housekeeping
+from shared.jobs import PeriodicJob
 from shared.leader import leader_lock
 from shared.logs import get_logger
 from shared.relay import PikaPublisher, Relay
@@ -25,6 +26,7 @@ def run_worker(
     outbox_model: type,
     consumers: list[Consumer] | None = None,
     retentions: list[Retention] | None = None,
+    jobs: list[PeriodicJob] | None = None,
 ) -> int:
     """Run until SIGTERM/SIGINT; each thread opens its own AMQP connection."""
     stop = threading.Event()
@@ -59,6 +61,9 @@ def run_worker(
             )
         )
     threads += [threading.Thread(target=c.run, name=f"consumer:{c.queue}") for c in consumers]
+    threads += [
+        threading.Thread(target=j.run, args=(stop,), name=f"job:{j.name}") for j in jobs or []
+    ]
     for thread in threads:
         thread.start()
 

@@ -6,7 +6,7 @@
 # (tests/deploy checks that the two stay identical).
 set -euo pipefail
 
-for database in crm_gateway crm_contacts crm_sales crm_notifications; do
+for database in crm_gateway crm_contacts crm_sales crm_notifications crm_support crm_billing; do
   echo "creating database $database"
   psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
     -c "CREATE DATABASE \"$database\" OWNER \"$POSTGRES_USER\";"

@@ -3,6 +3,7 @@
 import sys
 from pathlib import Path
 
+from services.contacts.handlers import consumers
 from services.contacts.models import IdempotencyKey, InboxEvent, OutboxEvent
 from shared.cli import service_main
 
@@ -14,5 +15,6 @@ if __name__ == "__main__":
             inbox_model=InboxEvent,
             idempotency_model=IdempotencyKey,
             migrations_dir=Path(__file__).parent / "migrations",
+            consumers=consumers,
         )
     )

@@ -6,6 +6,7 @@ from flask import Flask
 
 from services.contacts.api import companies, contacts, conversions, interactions
 from services.contacts.models import IdempotencyKey
+from services.contacts.ports.support import HttpSupport, SupportPort
 from shared.config import Settings
 from shared.db import Database
 from shared.idempotency import register_idempotency
@@ -20,6 +21,7 @@ def create_app(
     *,
     database: Database | None = None,
     users: UserDirectory | None = None,
+    support: SupportPort | None = None,
 ) -> Flask:
     settings = settings or Settings.from_env(SERVICE)
     database = database or Database(settings.database_url)
@@ -33,5 +35,8 @@ def create_app(
     register_idempotency(app, IdempotencyKey)
     app.extensions["users"] = users or HttpUserDirectory(
         settings.users_url, SERVICE, settings.jwt_secret, settings.http_timeout
+    )
+    app.extensions["support"] = support or HttpSupport(
+        settings.support_url, settings.jwt_secret, settings.http_timeout
     )
     return app

@@ -59,7 +59,3 @@ def record_event(
         raise ValueError(f"'{event_type}' is not in the contacts event catalog")
     data = {**state_of(record), "actor_id": actor_id, **extra}
     return outbox.record(session, event_type, data, subject=record.id)
-
-
-#: Events this service consumes. Tags and attachments will listen for `*.deleted` here.
-HANDLERS: dict = {}

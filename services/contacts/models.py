@@ -106,6 +106,19 @@ class Conversion(RecordMixin, Base):
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="active")
 
 
+class CaseRef(Base):
+    """The support service's cases as far as contacts needs them (kept from case.* events)."""
+
+    __tablename__ = "case_refs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_number: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str | None] = mapped_column(String(20))
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
 class OutboxEvent(OutboxMixin, Base):
     __tablename__ = "outbox"
 

@@ -33,7 +33,13 @@ SECRET_NAME = "crm-secrets"
 
 # Every service (a package under services/) with the port of its web process and of its
 # worker's probe server; `test_the_service_list_is_complete` keeps this in step with the code.
-SERVICES = {"contacts": (8001, 9001), "sales": (8002, 9002), "notifications": (8005, 9005)}
+SERVICES = {
+    "contacts": (8001, 9001),
+    "sales": (8002, 9002),
+    "support": (8003, 9003),
+    "billing": (8004, 9004),
+    "notifications": (8005, 9005),
+}
 GATEWAY_PORT = 8080
 WEB = {"gateway", *SERVICES}
 WORKERS = {f"{service}-worker" for service in SERVICES}

@@ -17,7 +17,7 @@ ADMIN = {"email": "admin@e2e.test", "password": "e2e-admin-password"}
 
 
 #: Every service `make run` starts, each with a web process and an event worker.
-SERVICES = ("contacts", "sales", "notifications")
+SERVICES = ("contacts", "sales", "notifications", "billing", "support")
 
 
 class RunningSystem:
@@ -31,6 +31,9 @@ class RunningSystem:
         # Its own consumer queue, so that another system on this broker takes none of its events.
         self.notifications_queue = unique("e2e-notifications") + ".inbox"
         self.sales_queue = unique("e2e-sales") + ".references"
+        self.billing_queue = unique("e2e-billing") + ".invoicing"
+        self.support_queue = unique("e2e-support") + ".references"
+        self.contacts_queue = unique("e2e-contacts") + ".references"
         self.log = tmp / "system.log"
         self.env = {
             **os.environ,
@@ -44,6 +47,13 @@ class RunningSystem:
             "HTTP_TIMEOUT": "3",
             "CRM_NOTIFICATIONS_QUEUE": self.notifications_queue,
             "CRM_SALES_QUEUE": self.sales_queue,
+            "CRM_BILLING_QUEUE": self.billing_queue,
+            "CRM_SUPPORT_QUEUE": self.support_queue,
+            "CRM_CONTACTS_QUEUE": self.contacts_queue,
+            # An urgent case misses its first response within a second, and the escalation
+            # job looks every second, so a breach happens inside a test.
+            "CRM_SLA_URGENT": "1s/1h",
+            "CRM_SLA_ESCALATION_SECONDS": "1",
         }
         for service in SERVICES:
             prefix = service.upper()
@@ -132,7 +142,13 @@ def system(tmp_path_factory, postgres, amqp_url):
     running = RunningSystem(tmp, databases, amqp_url).start()
     yield running
     running.stop()
-    for queue in (running.notifications_queue, running.sales_queue):
+    for queue in (
+        running.notifications_queue,
+        running.sales_queue,
+        running.billing_queue,
+        running.support_queue,
+        running.contacts_queue,
+    ):
         delete_consumer_queues(amqp_url, queue)
 
 

@@ -1,5 +1,6 @@
 """/api/v1/interactions"""
 
+from flask import current_app
 from flask.views import MethodView
 
 from services.contacts.domain import interactions
@@ -10,6 +11,12 @@ from services.contacts.schemas import (
 )
 from shared.api import Blueprint, page_schema
 from shared.web import created, current_identity, current_session, etag_of, if_match_version
+
+
+def support_port():
+    """The support service client this app was built with (case_id checks)."""
+    return current_app.extensions["support"]
+
 
 blp = Blueprint(
     "interactions",
@@ -35,7 +42,7 @@ class Interactions(MethodView):
     def post(self, data):
         """Log an interaction; its user_id is the caller"""
         interaction = interactions.log_interaction(
-            session=current_session(), actor=current_identity(), data=data
+            session=current_session(), actor=current_identity(), data=data, support=support_port()
         )
         return created(interaction, "interactions")
 
@@ -59,6 +66,7 @@ class InteractionById(MethodView):
             actor=current_identity(),
             interaction_id=interaction_id,
             changes=changes,
+            support=support_port(),
             expected_version=if_match_version(),
         )
         return interaction, {"ETag": etag_of(interaction)}

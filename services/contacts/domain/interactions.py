@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from services.contacts.events import record_event
-from services.contacts.models import Company, Contact, Interaction
+from services.contacts.models import CaseRef, Company, Contact, Interaction
+from services.contacts.ports.support import SupportPort
 from shared.auth import Identity, ensure_can_change
 from shared.db import utcnow
 from shared.errors import ValidationFailed
@@ -32,9 +33,20 @@ def _check_parties(session: Session, contact_id: str | None, company_id: str | N
     return company_id or (contact.company_id if contact else None)
 
 
-def log_interaction(*, session: Session, actor: Identity, data: dict[str, Any]) -> Interaction:
+def _check_case(session: Session, case_id: str | None, support: SupportPort) -> None:
+    """A named case must exist: the local replica first, the support service while it lags."""
+    if not case_id or session.get(CaseRef, case_id) is not None:
+        return
+    if not support.case_exists(case_id):
+        raise ValidationFailed({"case_id": [f"No case with id '{case_id}'."]})
+
+
+def log_interaction(
+    *, session: Session, actor: Identity, data: dict[str, Any], support: SupportPort
+) -> Interaction:
     """Log an interaction as the caller; emits interaction.logged."""
     data["company_id"] = _check_parties(session, data.get("contact_id"), data.get("company_id"))
+    _check_case(session, data.get("case_id"), support)
     data.setdefault("interaction_date", utcnow())
     interaction = Interaction(**data, user_id=actor.user_id)
     session.add(interaction)
@@ -65,12 +77,15 @@ def update_interaction(
     actor: Identity,
     interaction_id: str,
     changes: dict[str, Any],
+    support: SupportPort,
     expected_version: int | None = None,
 ) -> Interaction:
     """Correct an interaction; only its author or a manager may."""
     interaction = get_interaction(session=session, interaction_id=interaction_id)
     ensure_can_change(actor, interaction.user_id)
     check_version(interaction, expected_version)
+    if changes.get("case_id", interaction.case_id) != interaction.case_id:
+        _check_case(session, changes["case_id"], support)
     if "contact_id" in changes or "company_id" in changes:
         contact_id = changes.get("contact_id", interaction.contact_id)
         company_id = changes.get("company_id", interaction.company_id)

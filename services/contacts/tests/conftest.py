@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from services.contacts.app import create_app
+from services.contacts.ports.support import FakeSupport
 from shared.config import Settings
 from shared.testing.fixtures import migrated
 from shared.users import FakeUserDirectory
@@ -23,6 +24,11 @@ def users():
 
 
 @pytest.fixture
-def client(contacts_db, users):
+def support():
+    return FakeSupport()
+
+
+@pytest.fixture
+def client(contacts_db, users, support):
     settings = Settings(service="contacts", env="test", database_url=contacts_db.url)
-    return create_app(settings, database=contacts_db, users=users).test_client()
+    return create_app(settings, database=contacts_db, users=users, support=support).test_client()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from services.contacts.app import create_app
 from services.contacts.events import CATALOG as CONTACTS_CATALOG
 from services.contacts.models import OutboxEvent
+from services.contacts.ports.support import FakeSupport
 from shared import asyncapi
 from shared.config import Settings
 from shared.testing.fixtures import migrated
@@ -34,7 +35,11 @@ def outbox_bodies(tmp_path_factory) -> list[dict]:
     url = f"sqlite:///{tmp_path_factory.mktemp('events')}/x.db"
     database = migrated(url, MIGRATIONS)
     settings = Settings(service="contacts", env="test", database_url=url)
-    client = create_app(settings, database=database, users=FakeUserDirectory()).test_client()
+    support = FakeSupport()
+    support.cases.add("case-1")
+    client = create_app(
+        settings, database=database, users=FakeUserDirectory(), support=support
+    ).test_client()
     headers = {**auth("account_manager", "am-1"), "X-Request-ID": "req-event-docs-1"}
     full = created(
         client.post(

@@ -83,7 +83,8 @@ def test_a_contact_round_trips_every_model_field(client, headers):
     round_trip(client, headers, "contacts", body, f"company_id={company['id']}")
 
 
-def test_an_interaction_round_trips_every_model_field(client, headers):
+def test_an_interaction_round_trips_every_model_field(client, headers, support):
+    support.cases.add("0190a2b4-case-0000-0000-000000000042")
     company = make_company(client, headers)
     contact = make_contact(client, headers, company_id=company["id"])
     body = {
@@ -212,9 +213,10 @@ def test_a_patch_with_one_bad_field_applies_none_of_it(client, headers):
     assert client.get(url, headers=headers).json == contact
 
 
-def test_interactions_filter_by_case_and_sort_by_interaction_date(client, headers):
+def test_interactions_filter_by_case_and_sort_by_interaction_date(client, headers, support):
     contact = make_contact(client, headers)
     case_id = unique("case")
+    support.cases.add(case_id)
     made = {}
     for day in ("03", "01", "02"):
         response = client.post(

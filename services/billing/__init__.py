@@ -1,0 +1,1 @@
+"""Billing service: invoices from won opportunities, numbering, status flow, PDFs, receivables."""

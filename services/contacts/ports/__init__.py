@@ -1,0 +1,1 @@
+"""Clients of other services, each with a real and a Fake* implementation."""

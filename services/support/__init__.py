@@ -1,0 +1,1 @@
+"""Support service: cases, their workflow and SLA clock, escalations, the cases report."""

@@ -1,0 +1,22 @@
+"""`python -m services.support migrate | worker | revision -m MSG`."""
+
+import sys
+from pathlib import Path
+
+from services.support.handlers import consumers
+from services.support.jobs import jobs
+from services.support.models import IdempotencyKey, InboxEvent, OutboxEvent
+from shared.cli import service_main
+
+if __name__ == "__main__":
+    sys.exit(
+        service_main(
+            service="support",
+            outbox_model=OutboxEvent,
+            inbox_model=InboxEvent,
+            idempotency_model=IdempotencyKey,
+            migrations_dir=Path(__file__).parent / "migrations",
+            consumers=consumers,
+            jobs=jobs,
+        )
+    )

@@ -26,6 +26,8 @@ ROUTES = {
     "companies": "contacts",
     "contacts": "contacts",
     "interactions": "contacts",
+    "tags": "contacts",
+    "taggings": "contacts",
     "campaigns": "sales",
     "leads": "sales",
     "opportunities": "sales",

@@ -33,6 +33,8 @@ class Settings:
     users_url: str = "http://127.0.0.1:8080"
     contacts_url: str = "http://127.0.0.1:8001"
     support_url: str = "http://127.0.0.1:8003"
+    sales_url: str = "http://127.0.0.1:8002"
+    billing_url: str = "http://127.0.0.1:8004"
     http_timeout: float = 5.0
     log_level: str = "INFO"
     extra: dict[str, str] = field(default_factory=dict)
@@ -55,6 +57,8 @@ class Settings:
             users_url=env.get("USERS_URL", cls.users_url),
             contacts_url=env.get("CONTACTS_URL", cls.contacts_url),
             support_url=env.get("SUPPORT_URL", cls.support_url),
+            sales_url=env.get("SALES_URL", cls.sales_url),
+            billing_url=env.get("BILLING_URL", cls.billing_url),
             http_timeout=float(env.get("HTTP_TIMEOUT", "5")),
             log_level=env.get("LOG_LEVEL", "INFO"),
             extra={k: v for k, v in env.items() if k.startswith("CRM_")},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Protocol
+from urllib.parse import quote
 
 import requests
 
@@ -25,12 +26,15 @@ class HttpUserDirectory:
         self.http = requests.Session()
 
     def exists(self, user_id: str) -> bool:
+        if user_id in {"", ".", ".."}:  # a dot segment would name the collection, not a user
+            return False
         token = service_token(self.service, self.secret)
         try:
             response = self.http.get(
-                f"{self.base_url}/api/v1/users/{user_id}",
+                f"{self.base_url}/api/v1/users/{quote(user_id, safe='')}",
                 headers={"Authorization": f"Bearer {token}"},
                 timeout=(min(self.timeout, 2.0), self.timeout),
+                allow_redirects=False,
             )
         except requests.RequestException as exc:
             raise UpstreamUnavailable("The user directory did not answer; try again.") from exc

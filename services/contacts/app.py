@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services.contacts.api import companies, contacts, conversions, interactions
+from services.contacts.api import companies, contacts, conversions, interactions, taggings, tags
 from services.contacts.models import IdempotencyKey
+from services.contacts.ports.records import HttpRecords, RecordsPort
 from services.contacts.ports.support import HttpSupport, SupportPort
 from shared.config import Settings
 from shared.db import Database
@@ -22,6 +23,7 @@ def create_app(
     database: Database | None = None,
     users: UserDirectory | None = None,
     support: SupportPort | None = None,
+    records: RecordsPort | None = None,
 ) -> Flask:
     settings = settings or Settings.from_env(SERVICE)
     database = database or Database(settings.database_url)
@@ -30,7 +32,14 @@ def create_app(
         settings,
         database,
         title="CRM contacts service",
-        blueprints=(companies.blp, contacts.blp, interactions.blp, conversions.blp),
+        blueprints=(
+            companies.blp,
+            contacts.blp,
+            interactions.blp,
+            conversions.blp,
+            tags.blp,
+            taggings.blp,
+        ),
     )
     register_idempotency(app, IdempotencyKey)
     app.extensions["users"] = users or HttpUserDirectory(
@@ -38,5 +47,13 @@ def create_app(
     )
     app.extensions["support"] = support or HttpSupport(
         settings.support_url, settings.jwt_secret, settings.http_timeout
+    )
+    owners = {
+        "sales": settings.sales_url,
+        "support": settings.support_url,
+        "billing": settings.billing_url,
+    }
+    app.extensions["records"] = records or HttpRecords(
+        owners, settings.jwt_secret, settings.http_timeout
     )
     return app

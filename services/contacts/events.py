@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from services.contacts.models import Company, Contact, Interaction, OutboxEvent
-from services.contacts.schemas import CompanySchema, ContactSchema, InteractionSchema
+from services.contacts.models import Company, Contact, Interaction, OutboxEvent, Tag, Tagging
+from services.contacts.schemas import (
+    CompanySchema,
+    ContactSchema,
+    InteractionSchema,
+    TaggingSchema,
+    TagSchema,
+)
 from shared.catalog import EventSpec, with_actor
 from shared.outbox import Outbox
 
@@ -13,7 +19,15 @@ outbox = Outbox(OutboxEvent, "contacts")
 CompanyEventSchema = with_actor(CompanySchema)
 ContactEventSchema = with_actor(ContactSchema)
 InteractionEventSchema = with_actor(InteractionSchema)
-_SCHEMAS = {Company: CompanySchema(), Contact: ContactSchema(), Interaction: InteractionSchema()}
+TagEventSchema = with_actor(TagSchema)
+TaggingEventSchema = with_actor(TaggingSchema)
+_SCHEMAS = {
+    Company: CompanySchema(),
+    Contact: ContactSchema(),
+    Interaction: InteractionSchema(),
+    Tag: TagSchema(),
+    Tagging: TaggingSchema(),
+}
 
 #: Every event this service publishes: its data schema and what it means to a subscriber.
 CATALOG = {
@@ -42,6 +56,24 @@ CATALOG = {
     ),
     "interaction.deleted": EventSpec(
         InteractionEventSchema, "A logged interaction was deleted; data is its last state."
+    ),
+    "tag.created": EventSpec(TagEventSchema, "A tag was created."),
+    "tag.updated": EventSpec(
+        TagEventSchema, "A tag was renamed; `changed` names the fields.", changed=True
+    ),
+    "tag.deleted": EventSpec(
+        TagEventSchema,
+        "A tag and all its taggings were deleted (no record.untagged per tagging); "
+        "data is its last state, usage_count how many records it was on.",
+    ),
+    "record.tagged": EventSpec(
+        TaggingEventSchema,
+        "A record (record_type, record_id) was tagged; tag_name names the tag.",
+    ),
+    "record.untagged": EventSpec(
+        TaggingEventSchema,
+        "A tag was taken off a record; data is the removed tagging. Taggings that go with a "
+        "deleted tag or a deleted record publish no record.untagged.",
     ),
 }
 

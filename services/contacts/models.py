@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import MONEY, RecordMixin, UTCDateTime, utcnow
 from shared.idempotency import IdempotencyMixin
+from shared.ids import new_id
 from shared.outbox import InboxMixin, OutboxMixin
 
 
@@ -117,6 +118,56 @@ class CaseRef(Base):
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
     )
+
+
+class Tag(RecordMixin, Base):
+    """A label; `name_key` (the name case-folded) makes names unique ignoring case, race-free."""
+
+    __tablename__ = "tags"
+    __table_args__ = (
+        Index("ix_tags_name_key", "name_key", unique=True),
+        Index("ix_tags_created", "created_at", "id"),
+        Index("ix_tags_name", "name", "id"),
+    )
+
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    name_key: Mapped[str] = mapped_column(String(100), nullable=False)
+
+
+class Tagging(Base):
+    """A tag on one record of any service (polymorphic: record_type + record_id)."""
+
+    __tablename__ = "taggings"
+    __table_args__ = (
+        UniqueConstraint("tag_id", "record_type", "record_id", name="uq_taggings_tag_record"),
+        Index("ix_taggings_record", "record_type", "record_id", "created_at", "id"),
+        Index("ix_taggings_tag", "tag_id", "record_type", "created_at", "id"),
+        Index("ix_taggings_created", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tag_id: Mapped[str] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), nullable=False)
+    record_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    record_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    tag: Mapped[Tag] = relationship(lazy="joined")
+
+    @property
+    def tag_name(self) -> str:
+        return self.tag.name
+
+
+class RecordRef(Base):
+    """Other services' records that may be tagged, kept from their *.created / *.deleted events.
+
+    Cases keep their own replica (case_refs), which interactions already use.
+    """
+
+    __tablename__ = "record_refs"
+
+    record_type: Mapped[str] = mapped_column(String(20), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 
 class OutboxEvent(OutboxMixin, Base):

@@ -18,6 +18,18 @@ from shared.api import (
 )
 
 INTERACTION_TYPES = ("call", "email", "meeting", "note", "task")
+#: What may be tagged (DESIGN §5): contacts' own records first, then the other services'.
+RECORD_TYPES = (
+    "company",
+    "contact",
+    "interaction",
+    "lead",
+    "opportunity",
+    "campaign",
+    "product",
+    "case",
+    "invoice",
+)
 
 
 class CompanySchema(RecordSchema):
@@ -119,9 +131,32 @@ class ContactsConversionSchema(Schema):
     status = fields.String()
 
 
+class TagSchema(RecordSchema):
+    name = text(100, required=True)
+    #: How many records carry the tag.
+    usage_count = fields.Integer(dump_only=True)
+
+    @ma.pre_load
+    def trim_name(self, data, **_kwargs):
+        if isinstance(data, dict) and isinstance(data.get("name"), str):
+            data = {**data, "name": data["name"].strip()}
+        return data
+
+
+class TaggingSchema(Schema):
+    id = fields.String(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    tag_id = text(36, required=True)
+    record_type = fields.String(required=True, validate=validate.OneOf(RECORD_TYPES))
+    record_id = text(36, required=True)
+    #: The tag's name, so a record's tags read without a second call.
+    tag_name = fields.String(dump_only=True)
+
+
 CompanyUpdateSchema = update_schema(CompanySchema)
 ContactUpdateSchema = update_schema(ContactSchema)
 InteractionUpdateSchema = update_schema(InteractionSchema)
+TagUpdateSchema = update_schema(TagSchema)
 
 
 class CompanyListArgs(ListArgs):
@@ -142,3 +177,18 @@ class InteractionListArgs(ListArgs):
     user_id = fields.String()
     case_id = fields.String()
     type = fields.String(validate=validate.OneOf(INTERACTION_TYPES))
+
+
+class TagListArgs(ListArgs):
+    """`q` searches tag names."""
+
+
+class TaggingListArgs(ListArgs):
+    """By record (`record_type` and `record_id`) or by tag (`tag_id`, optionally a type)."""
+
+    class Meta(ListArgs.Meta):
+        exclude = ("q",)
+
+    tag_id = fields.String()
+    record_type = fields.String(validate=validate.OneOf(RECORD_TYPES))
+    record_id = fields.String()

@@ -621,6 +621,10 @@ def test_network_policies_open_exactly_the_intended_paths(overlay):
         (pods["contacts-worker"], pods["gateway"], 8080),
         (pods["sales"], pods["gateway"], 8080),
         (pods["sales"], pods["contacts"], 8001),
+        # A tagged record the contacts replica does not know yet (docs/tags.md).
+        (pods["contacts"], pods["sales"], 8002),
+        (pods["contacts"], pods["support"], 8003),
+        (pods["contacts"], pods["billing"], 8004),
         *((pods[name], pods["rabbitmq"], 5672) for name in WORKERS),
         *((pods[name], pods["postgres"], 5432) for name in database_clients),
     ]
@@ -644,8 +648,10 @@ def test_network_policies_open_exactly_the_intended_paths(overlay):
         (pods["contacts-migrate"], pods["gateway"], 8080),
         (pods["sales-migrate"], pods["gateway"], 8080),
         (pods["sales-migrate"], pods["contacts"], 8001),
-        # Contacts never calls sales; the sales worker needs only its database and the broker.
-        (pods["contacts"], pods["sales"], 8002),
+        # The contacts worker learns from events only; the sales worker needs only its database
+        # and the broker.
+        (pods["contacts-worker"], pods["sales"], 8002),
+        (pods["contacts-worker"], pods["billing"], 8004),
         (pods["sales-worker"], pods["contacts"], 8001),
         (pods["sales-worker"], pods["gateway"], 8080),
         # Notifications learns everything from events: it calls no service, no service calls it.

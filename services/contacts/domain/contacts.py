@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.contacts.domain.taggings import remove_taggings
 from services.contacts.events import record_event
-from services.contacts.models import Company, Contact
+from services.contacts.models import Company, Contact, Interaction
 from shared.auth import Identity, ensure_can_change
 from shared.errors import ValidationFailed
 from shared.pagination import Page, paginate_args
@@ -86,10 +88,13 @@ def update_contact(
 def delete_contact(
     *, session: Session, actor: Identity, contact_id: str, expected_version: int | None = None
 ) -> None:
-    """Delete a contact and the interactions logged with them."""
+    """Delete a contact and the interactions logged with them, and take off their tags."""
     contact = get_contact(session=session, contact_id=contact_id)
     ensure_can_change(actor, contact.owner_id)
     check_version(contact, expected_version)
     record_event(session, "contact.deleted", contact, actor_id=actor.user_id)
+    logged = session.scalars(select(Interaction.id).where(Interaction.contact_id == contact.id))
+    remove_taggings(session=session, record_type="interaction", record_ids=list(logged))
+    remove_taggings(session=session, record_type="contact", record_ids=[contact.id])
     session.delete(contact)
     session.flush()

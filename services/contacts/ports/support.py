@@ -30,6 +30,8 @@ class HttpSupport:
         self.http = requests.Session()
 
     def case_exists(self, case_id: str) -> bool:
+        if case_id in {"", ".", ".."}:  # a dot segment would name the collection, not a record
+            return False
         headers = {
             "Authorization": f"Bearer {service_token('contacts', self.secret)}",
             "X-Request-ID": request_id_var.get() or new_id(),
@@ -37,7 +39,9 @@ class HttpSupport:
         }
         url = f"{self.base_url}/api/v1/cases/{quote(case_id, safe='')}"
         try:
-            response = self.http.get(url, headers=headers, timeout=self.timeout)
+            response = self.http.get(
+                url, headers=headers, timeout=self.timeout, allow_redirects=False
+            )
         except requests.RequestException as exc:
             log.warning("support_unreachable", error=str(exc))
             raise UpstreamUnavailable(

@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from services.contacts.app import create_app
+from services.contacts.ports.records import FakeRecords
 from services.contacts.ports.support import FakeSupport
 from shared.config import Settings
 from shared.testing.fixtures import migrated
@@ -29,6 +30,12 @@ def support():
 
 
 @pytest.fixture
-def client(contacts_db, users, support):
+def records():
+    return FakeRecords()
+
+
+@pytest.fixture
+def client(contacts_db, users, support, records):
     settings = Settings(service="contacts", env="test", database_url=contacts_db.url)
-    return create_app(settings, database=contacts_db, users=users, support=support).test_client()
+    app = create_app(settings, database=contacts_db, users=users, support=support, records=records)
+    return app.test_client()

@@ -80,6 +80,16 @@ def outbox_bodies(tmp_path_factory) -> list[dict]:
         logged.append(
             created(client.post("/api/v1/interactions", headers=headers, json=interaction))
         )
+    manager = {**auth("sales_manager", "sm-1"), "X-Request-ID": "req-event-docs-1"}
+    tag = created(client.post("/api/v1/tags", headers=headers, json={"name": "Key account"}))
+    tag_url = f"/api/v1/tags/{tag['id']}"
+    response = client.patch(tag_url, headers=manager, json={"name": "Key accounts"})
+    assert response.status_code == 200, response.json
+    on_contact = {"tag_id": tag["id"], "record_type": "contact", "record_id": contact["id"]}
+    tagging = created(client.post("/api/v1/taggings", headers=headers, json=on_contact))
+    response = client.delete(f"/api/v1/taggings/{tagging['id']}", headers=headers)
+    assert response.status_code == 204, response.json
+    assert client.delete(tag_url, headers=manager).status_code == 204
     url = f"/api/v1/interactions/{logged[1]['id']}"
     response = client.patch(url, headers=headers, json={"notes": "Signed the renewal"})
     assert response.status_code == 200, response.json

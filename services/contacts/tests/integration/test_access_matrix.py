@@ -4,12 +4,14 @@ import re
 
 import pytest
 
+from shared.auth import ROLES
 from shared.testing import access
 from shared.testing.helpers import auth, unique
 from shared.users import FakeUserDirectory
 
 DOC = access.DOC
-RESOURCES = ("companies", "contacts", "interactions")
+RESOURCES = ("companies", "contacts", "interactions", "tags", "taggings")
+ADMIN = auth("admin", "admin-tagger")
 
 
 def matrix_rows():
@@ -20,6 +22,7 @@ BODIES = {
     "companies": lambda ctx: {"name": unique("co")},
     "contacts": lambda ctx: {"name": unique("name")},
     "interactions": lambda ctx: {"type": "note", "contact_id": ctx["contact"]},
+    "tags": lambda ctx: {"name": unique("tag")},
 }
 
 
@@ -33,6 +36,10 @@ def test_the_access_matrix_holds(client, users: FakeUserDirectory, resource, act
     me, someone = f"{role}-me", "account_manager-someone"
     users.user_ids.update({me, someone})
     mine, theirs = auth(role, me), auth("account_manager", someone)
+    if resource == "taggings":
+        response = tagging_attempt(client, action, mine, theirs)
+        assert_outcome(response, allowed)
+        return
     contact = client.post("/api/v1/contacts", json={"name": "Base"}, headers=theirs).json
     body = BODIES[resource]({"contact": contact["id"]})
     url = f"/api/v1/{resource}"
@@ -46,6 +53,10 @@ def test_the_access_matrix_holds(client, users: FakeUserDirectory, resource, act
         response = client.get(make(theirs), headers=mine)
     elif action == "create":
         response = client.post(url, json=body, headers=mine)
+    elif action == "update":
+        response = client.patch(make(theirs), json={"name": unique("renamed")}, headers=mine)
+    elif action == "delete":
+        response = client.delete(make(theirs), headers=mine)
     elif action in ("update own", "update other"):
         target = make(mine if action.endswith("own") else theirs)
         change = {"outcome": "x"} if resource == "interactions" else {"phone_number": "123"}
@@ -56,10 +67,49 @@ def test_the_access_matrix_holds(client, users: FakeUserDirectory, resource, act
         response = client.post(url, json={**body, "owner_id": someone}, headers=mine)
     else:
         raise AssertionError(f"docs/access.md names an action the test does not know: {action}")
+    assert_outcome(response, allowed)
+
+
+def assert_outcome(response, allowed: bool) -> None:
     if allowed:
         assert response.status_code in (200, 201, 204), response.json
     else:
         assert response.status_code == 403, response.json
+
+
+def tagging_attempt(client, action: str, mine: dict, theirs: dict):
+    """Tag, untag or read the tags of a contact the caller owns ("own") or not ("other")."""
+    owner = mine if action.endswith("own") else theirs
+    contact = client.post("/api/v1/contacts", json={"name": "Tagged"}, headers=owner).json
+    tag = client.post("/api/v1/tags", json={"name": unique("tag")}, headers=theirs).json
+    body = {"tag_id": tag["id"], "record_type": "contact", "record_id": contact["id"]}
+    if action.startswith("create"):
+        return client.post("/api/v1/taggings", json=body, headers=mine)
+    tagged = client.post("/api/v1/taggings", json=body, headers=ADMIN)
+    assert tagged.status_code == 201, tagged.json
+    if action == "read":
+        query = f"record_type=contact&record_id={contact['id']}"
+        response = client.get(f"/api/v1/taggings?{query}", headers=mine)
+        assert [t["id"] for t in response.json["items"]] == [tagged.json["id"]]
+        return response
+    if action.startswith("delete"):
+        return client.delete(f"/api/v1/taggings/{tagged.json['id']}", headers=mine)
+    raise AssertionError(f"docs/access.md names a taggings action the test does not know: {action}")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_records_of_other_services_are_tagged_by_every_role(client, records, role):
+    """Contacts does not know who owns a lead or a case: any authenticated user tags them."""
+    mine = auth(role, f"{role}-me")
+    tag = client.post("/api/v1/tags", json={"name": unique("tag")}, headers=mine).json
+    for record_type in ("lead", "case"):
+        record_id = unique(record_type)
+        records.records.add((record_type, record_id))
+        body = {"tag_id": tag["id"], "record_type": record_type, "record_id": record_id}
+        tagged = client.post("/api/v1/taggings", json=body, headers=mine)
+        assert tagged.status_code == 201, tagged.json
+        untagged = client.delete(f"/api/v1/taggings/{tagged.json['id']}", headers=mine)
+        assert untagged.status_code == 204
 
 
 def test_the_matrix_covers_every_contacts_resource_and_role():

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from services.billing.models import Invoice, OutboxEvent
 from services.billing.schemas import InvoiceSchema
-from shared.catalog import EventSpec, with_actor
+from shared.catalog import EventSpec, event_data, with_actor
 from shared.outbox import Outbox
 
 outbox = Outbox(OutboxEvent, "billing")
@@ -49,12 +49,6 @@ def record_event(
     changed: list[str] | None = None,
 ) -> str:
     """Put an event about `invoice` in the outbox, shaped by its catalog schema."""
-    spec = CATALOG.get(event_type)
-    if spec is None:
-        raise ValueError(f"'{event_type}' is not in the billing event catalog")
     session.flush()
-    data = spec.data().dump(invoice)
-    data["actor_id"] = actor_id
-    if spec.changed:
-        data["changed"] = changed or []
+    data = event_data(CATALOG, event_type, invoice, actor_id=actor_id, changed=changed)
     return outbox.record(session, event_type, data, subject=invoice.id)

@@ -21,7 +21,7 @@ from services.sales.schemas import (
     Schema,
 )
 from shared.api import Money
-from shared.catalog import EventSpec, with_actor
+from shared.catalog import EventSpec, event_data, with_actor
 from shared.outbox import Outbox
 
 outbox = Outbox(OutboxEvent, "sales")
@@ -114,28 +114,10 @@ CATALOG = {
 }
 
 
-class _Merged:
-    """A record seen with some extra attributes (actor, line items, stages) on top."""
-
-    def __init__(self, record: Any, extra: dict[str, Any]) -> None:
-        self._record, self._extra = record, extra
-
-    def __getattr__(self, name: str) -> Any:
-        if name in self._extra:
-            return self._extra[name]
-        return getattr(self._record, name)
-
-
 def record_event(
     session: Session, event_type: str, record: Any, *, actor_id: str | None, **extra: Any
 ) -> str:
     """Put an event about `record` in the outbox, shaped by its catalog schema."""
-    spec = CATALOG.get(event_type)
-    if spec is None:
-        raise ValueError(f"'{event_type}' is not in the sales event catalog")
-    changed = extra.pop("changed", None)
-    data = spec.data().dump(_Merged(record, {**extra, "actor_id": actor_id}))
-    if spec.changed:
-        data["changed"] = changed or []
+    data = event_data(CATALOG, event_type, record, actor_id=actor_id, **extra)
     subject = data.get("id") or data.get("lead_id")
     return outbox.record(session, event_type, data, subject=subject)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from services.support.models import Case, OutboxEvent
 from services.support.schemas import CaseSchema
-from shared.catalog import EventSpec, with_actor
+from shared.catalog import EventSpec, event_data, with_actor
 from shared.outbox import Outbox
 
 outbox = Outbox(OutboxEvent, "support")
@@ -59,27 +59,9 @@ CATALOG = {
 }
 
 
-class _Merged:
-    """A case seen with some extra attributes (actor, from/to status, breach) on top."""
-
-    def __init__(self, record: Any, extra: dict[str, Any]) -> None:
-        self._record, self._extra = record, extra
-
-    def __getattr__(self, name: str) -> Any:
-        if name in self._extra:
-            return self._extra[name]
-        return getattr(self._record, name)
-
-
 def record_event(
     session: Session, event_type: str, case: Case, *, actor_id: str | None, **extra: Any
 ) -> str:
     """Put an event about `case` in the outbox, shaped by its catalog schema."""
-    spec = CATALOG.get(event_type)
-    if spec is None:
-        raise ValueError(f"'{event_type}' is not in the support event catalog")
-    changed = extra.pop("changed", None)
-    data = spec.data().dump(_Merged(case, {**extra, "actor_id": actor_id}))
-    if spec.changed:
-        data["changed"] = changed or []
+    data = event_data(CATALOG, event_type, case, actor_id=actor_id, **extra)
     return outbox.record(session, event_type, data, subject=case.id)

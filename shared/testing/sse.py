@@ -59,7 +59,7 @@ class SSEClient:
     def notifications(self) -> list[dict[str, Any]]:
         return [f for f in self.frames if f.get("event") == "notification"]
 
-    def wait_for_notifications(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+    def wait_for_notifications(self, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
         """The notification frames once there are at least `count`; fail after `timeout`."""
 
         def arrived() -> list[dict[str, Any]]:

@@ -37,11 +37,20 @@ ENV PYTHONUNBUFFERED=1 \
     HOST=0.0.0.0 \
     PORT=8080
 
+# libmagic: the contacts service sniffs attachments' types with it (python-magic).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libmagic1 \
+ && rm -rf /var/lib/apt/lists/*
+
 # A fixed numeric uid/gid (10001) so Kubernetes' runAsNonRoot can verify it and
-# the manifests can name it; no home directory, no login shell.
+# the manifests can name it; no home directory, no login shell. The attachments
+# folder (used when CRM_ATTACHMENTS_STORAGE=local) belongs to that user, so a
+# volume mounted there starts out writable.
 RUN groupadd --system --gid 10001 crm \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
-      --shell /usr/sbin/nologin crm
+      --shell /usr/sbin/nologin crm \
+ && mkdir -p /var/lib/crm/attachments \
+ && chown 10001:10001 /var/lib/crm/attachments
 
 COPY --from=build /opt/venv /opt/venv
 

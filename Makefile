@@ -19,6 +19,7 @@ help:
 	@echo "make fuzz       schemathesis against a running system (ARGS='--max-examples 200')"
 
 $(VENV)/.installed: pyproject.toml
+	@ldconfig -p | grep -q libmagic.so.1 || apt-get install -y -q libmagic1  # python-magic needs it
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --upgrade pip
 	@$(BIN)/python -m pip install -q -e '.[dev]'

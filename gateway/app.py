@@ -39,8 +39,9 @@ def create_app(
         serve_openapi=False,
     )
     app.config["PUBLIC_ENDPOINTS"] = {"auth.Login", "openapi_json"}
-    app.config["MAX_CONTENT_LENGTH"] = int(os.environ.get("GATEWAY_MAX_BODY_BYTES", 30_000_000))
-    register_idempotency(app, IdempotencyKey)
+    # Only the gateway's own endpoints: the services remember their own Idempotency-Keys, and
+    # a proxied body is streamed through, never read here.
+    register_idempotency(app, IdempotencyKey, skip_endpoints={"proxy"})
     hops = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
     if hops:  # behind an ingress: the client is in X-Forwarded-For, not the peer address
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
@@ -52,7 +53,7 @@ def create_app(
         read_timeout=float(os.environ.get("UPSTREAM_READ_TIMEOUT", 30)),
         stream_read_timeout=float(os.environ.get("UPSTREAM_STREAM_READ_TIMEOUT", 60)),
     )
-    register_proxy(app, upstreams)
+    register_proxy(app, upstreams, upload_limit=settings.upload_max_bytes)
     api = app.extensions["api"]
     register_docs(
         app, MergedSpec(api.spec.to_dict(), upstreams.urls, upstreams.http, owner_of=owner_of)

@@ -1,7 +1,9 @@
 """Forwarding /api/v1/... to the service that owns the path: pooled, with timeouts.
 
-Responses are passed on chunk by chunk as they arrive, never buffered whole, so a
-Server-Sent Events stream (text/event-stream) reaches the client frame by frame.
+Neither direction is buffered whole. A request body is passed on as the service reads it
+(an upload of 25 MB costs the gateway a few buffers, not 25 MB), and a response chunk by chunk
+as it arrives, so a Server-Sent Events stream (text/event-stream) reaches the client frame by
+frame.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from urllib.parse import quote, unquote, urlsplit
 import requests
 from flask import Flask, Response, g, request, stream_with_context
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError, UnrewindableBodyError
 from urllib3.util.retry import Retry
 
 from shared import lifecycle
@@ -28,6 +30,7 @@ ROUTES = {
     "interactions": "contacts",
     "tags": "contacts",
     "taggings": "contacts",
+    "attachments": "contacts",
     "campaigns": "sales",
     "leads": "sales",
     "opportunities": "sales",
@@ -47,6 +50,8 @@ DEFAULT_URLS = {
     "notifications": "http://127.0.0.1:8005",
     "billing": "http://127.0.0.1:8004",
 }
+#: Paths whose POST bodies may exceed the gateway's MAX_CONTENT_LENGTH: uploads.
+UPLOADS = {"attachments"}
 #: Long-lived event streams: their own connection pool and read timeout (the longest a stream
 #: may stay silent; services send a heartbeat well within it).
 STREAMS = {"notifications/stream"}
@@ -80,7 +85,8 @@ class StaleConnectionRetry(Retry):
     A service closes a keep-alive connection after it has been idle for a while (gunicorn's
     `keepalive`); a request that picks that connection from the pool just as it closes fails
     without an answer. GET, HEAD, PUT, DELETE and OPTIONS are retried once; a timeout never
-    is (the service may still be working), nor is a POST or PATCH.
+    is (the service may still be working), nor is a POST or PATCH, nor any request with a body
+    (those go through `Upstreams.sending`, which never retries: the body is already streamed).
     """
 
     def __init__(self, **kwargs) -> None:
@@ -96,21 +102,57 @@ class StaleConnectionRetry(Retry):
         return super().increment(method, url, response, error, **kwargs)
 
 
-def _session(pools: int, size: int) -> requests.Session:
+def _session(pools: int, size: int, *, retry: bool = True) -> requests.Session:
     session = requests.Session()
     adapter = HTTPAdapter(
-        pool_connections=pools, pool_maxsize=size, max_retries=StaleConnectionRetry()
+        pool_connections=pools,
+        pool_maxsize=size,
+        max_retries=StaleConnectionRetry() if retry else Retry(0, read=False),
     )
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
 
 
+class RequestBody:
+    """The client's body, read by the HTTP client as it sends it: never whole in memory.
+
+    Its length is the client's Content-Length, so the service sees the same header.
+    """
+
+    def __init__(self, stream, length: int) -> None:
+        self.stream = stream
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def read(self, size: int = -1) -> bytes:
+        return self.stream.read(size)
+
+
+def request_body() -> RequestBody | Iterator[bytes] | None:
+    """The body to pass on: sized, chunked (Transfer-Encoding: chunked), or none.
+
+    Reading it is bounded by `request.max_content_length`: a declared length over the limit is
+    a 413 before anything is read, a chunked body one as soon as it passes the limit.
+    """
+    if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        stream = request.stream
+        return iter(lambda: stream.read(64 * 1024), b"")
+    length = request.content_length
+    if not length:
+        return None
+    return RequestBody(request.stream, length)
+
+
 class Upstreams:
     """Pooled HTTP sessions to all services, with connect and read timeouts.
 
-    Event streams get a session of their own, so that open streams never take the pooled
-    connections that ordinary requests need, and a pool big enough to keep one per stream.
+    Requests with a body get a session that never retries: a body already partly sent cannot
+    be sent again. Event streams get a session of their own, so that open streams never take
+    the pooled connections that ordinary requests need, and a pool big enough to keep one per
+    stream.
     """
 
     def __init__(
@@ -125,6 +167,7 @@ class Upstreams:
         self.timeout = (connect_timeout, read_timeout)
         self.stream_timeout = (connect_timeout, stream_read_timeout)
         self.http = _session(len(urls) or 1, 64)
+        self.sending = _session(len(urls) or 1, 64, retry=False)
         self.streams = _session(len(urls) or 1, stream_pool_size)
 
     def forward(self, service: str, path: str) -> Response:
@@ -135,15 +178,18 @@ class Upstreams:
             filter(None, [request.headers.get("X-Forwarded-For"), request.remote_addr])
         )
         streaming = path in STREAMS
+        body = request_body()
         http, timeout = (
             (self.streams, self.stream_timeout) if streaming else (self.http, self.timeout)
         )
+        if body is not None and not streaming:
+            http = self.sending
         try:
             upstream = http.request(
                 request.method,
                 url,
                 headers=headers,
-                data=request.get_data(),
+                data=body,
                 stream=True,
                 timeout=timeout,
                 allow_redirects=False,
@@ -158,7 +204,7 @@ class Upstreams:
             return problem(
                 504, f"The {service} service did not answer in time.", "upstream-timeout"
             )
-        except requests.exceptions.ConnectionError as exc:
+        except (requests.exceptions.ConnectionError, UnrewindableBodyError) as exc:
             log.warning("upstream unavailable", service=service, error=repr(exc))
             return problem(
                 503,
@@ -170,8 +216,9 @@ class Upstreams:
             for k, v in upstream.headers.items()
             if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id"
         ]
-        # chunk_size=None: each chunk as the service sent it, never waiting to fill a buffer
-        chunks = upstream.iter_content(chunk_size=None)
+        # At most 64 KiB at a time. A chunked response (an event stream) still yields each chunk
+        # as it arrives; chunk_size=None would read a sized body (a download) whole.
+        chunks = upstream.iter_content(chunk_size=64 * 1024)
         response = Response(
             stream_with_context(_until_shutdown(chunks) if streaming else chunks),
             status=upstream.status_code,
@@ -223,7 +270,8 @@ def owner_of(path: str) -> str | None:
     return ROUTES.get("/".join(segments[:2])) or ROUTES.get(segments[0])
 
 
-def register_proxy(app: Flask, upstreams: Upstreams) -> None:
+def register_proxy(app: Flask, upstreams: Upstreams, upload_limit: int) -> None:
+    """Route /api/v1/... to its service; uploads may be up to `upload_limit` bytes."""
     methods = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 
     @app.route("/api/v1/<path:path>", methods=methods, endpoint="proxy")
@@ -231,4 +279,6 @@ def register_proxy(app: Flask, upstreams: Upstreams) -> None:
         service = owner_of(path)
         if service is None or service not in upstreams.urls or escapes_its_route(request_target()):
             return problem(404, f"No resource at /api/v1/{path}.")
+        if request.method == "POST" and path in UPLOADS:
+            request.max_content_length = upload_limit
         return upstreams.forward(service, path)

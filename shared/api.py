@@ -12,6 +12,8 @@ import marshmallow as ma
 from apispec import BasePlugin
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
+from webargs.multidictproxy import MultiDictProxy
+from werkzeug.datastructures import CombinedMultiDict
 
 from shared.errors import PROBLEM_JSON, handle_http_exception
 
@@ -22,7 +24,15 @@ UNSIGNED_MONEY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
 
 
 class ExactParser(FlaskParser):
-    """Parse JSON bodies with Decimal for numbers with a fraction, so money stays exact."""
+    """Parse JSON bodies with Decimal for numbers with a fraction, so money stays exact.
+
+    `location="multipart"` reads a multipart/form-data body's fields and files as one.
+    """
+
+    __location_map__ = {**FlaskParser.__location_map__, "multipart": "load_multipart"}
+
+    def load_multipart(self, req, schema):
+        return MultiDictProxy(CombinedMultiDict([req.form, req.files]), schema)
 
     def _raw_load_json(self, req):
         if not is_json_request(req):
@@ -37,6 +47,10 @@ class ExactParser(FlaskParser):
 
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = ExactParser()
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
+        **flask_smorest.Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+        "multipart": "multipart/form-data",
+    }
 
 
 class ProblemSchema(ma.Schema):

@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 DEFAULT_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"
 DEFAULT_ADMIN_PASSWORD = "admin12345"
 DEVELOPMENT_ENVS = {"development", "test"}
+#: The largest attachment file (CRM_ATTACHMENT_MAX_BYTES): 25 MiB.
+DEFAULT_ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024
+#: What a multipart upload may add to its file: boundaries, part headers, record_type, record_id.
+MULTIPART_ALLOWANCE_BYTES = 64 * 1024
 
 
 class ConfigError(RuntimeError):
@@ -81,6 +85,16 @@ class Settings:
             problems.append("CRM_ADMIN_PASSWORD must not be the development default")
         if problems:
             raise ConfigError("refusing to start in production: " + "; ".join(problems))
+
+    @property
+    def attachment_max_bytes(self) -> int:
+        """The largest file an attachment may hold."""
+        return int(self.extra.get("CRM_ATTACHMENT_MAX_BYTES", DEFAULT_ATTACHMENT_MAX_BYTES))
+
+    @property
+    def upload_max_bytes(self) -> int:
+        """The largest multipart body an upload may be: its file and the form around it."""
+        return self.attachment_max_bytes + MULTIPART_ALLOWANCE_BYTES
 
     def flag(self, name: str, default: bool = False) -> bool:
         return _bool(os.environ.get(name), default)

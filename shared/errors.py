@@ -12,7 +12,16 @@ from shared import jsonio
 from shared.logs import get_logger
 
 PROBLEM_JSON = "application/problem+json"
-WEBARGS_LOCATIONS = {"json", "query", "form", "files", "headers", "cookies", "view_args"}
+WEBARGS_LOCATIONS = {
+    "json",
+    "query",
+    "form",
+    "files",
+    "multipart",
+    "headers",
+    "cookies",
+    "view_args",
+}
 log = get_logger(__name__)
 
 
@@ -55,6 +64,12 @@ class ValidationFailed(DomainError):
 
     def __init__(self, errors: dict[str, list[str]], detail: str = "Validation failed") -> None:
         super().__init__(detail, errors=errors)
+
+
+class PayloadTooLarge(DomainError):
+    """A body or file over its size limit."""
+
+    status, slug = 413, "payload-too-large"
 
 
 class UpstreamUnavailable(DomainError):

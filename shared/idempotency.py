@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Set
 from datetime import datetime
 
 from flask import Flask, Response, g, request
@@ -32,10 +33,25 @@ class IdempotencyMixin:
 
 def _fingerprint() -> str:
     digest = hashlib.sha256()
-    for part in (request.method, request.path, request.query_string, request.get_data()):
+    for part in (request.method, request.path, request.query_string):
         digest.update(part if isinstance(part, bytes) else part.encode())
         digest.update(b"\0")
+    if request.mimetype == "multipart/form-data":
+        _digest_form(digest)
+    else:
+        digest.update(request.get_data())
     return digest.hexdigest()
+
+
+def _digest_form(digest) -> None:
+    """A multipart body by its fields and files' bytes, read from where werkzeug spooled them."""
+    for name, value in sorted(request.form.items(multi=True)):
+        digest.update(f"{name}={value}".encode() + b"\0")
+    for name, upload in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+        digest.update(f"{name};{upload.filename}".encode() + b"\0")
+        for chunk in iter(lambda: upload.stream.read(1024 * 1024), b""):  # noqa: B023
+            digest.update(chunk)
+        upload.stream.seek(0)
 
 
 def _replay(row, fingerprint: str) -> Response:
@@ -52,11 +68,15 @@ def _replay(row, fingerprint: str) -> Response:
     return response
 
 
-def register_idempotency(app: Flask, model: type) -> None:
+def register_idempotency(app: Flask, model: type, skip_endpoints: Set[str] = frozenset()) -> None:
+    """Remember each caller's POST by its key; `skip_endpoints` are left to someone else."""
+
     @app.before_request
     def replay_or_remember():
         key = request.headers.get("Idempotency-Key")
         if request.method != "POST" or not key or "identity" not in g:
+            return None
+        if request.endpoint in skip_endpoints:
             return None
         if len(key) > 200:
             raise ValidationFailed({"Idempotency-Key": ["At most 200 characters."]})

@@ -57,7 +57,9 @@ def create_base_app(
     )
     app.extensions["settings"] = settings
     app.extensions["database"] = database
+    app.config["BODY_LIMITS"] = {}
     register_request_ids(app)
+    register_body_limits(app)
     register_path_guard(app)
     if authenticate:
         register_authentication(app, settings.jwt_secret)
@@ -120,6 +122,20 @@ def register_request_ids(app: Flask) -> None:
     def forget_request_id(_exc):
         structlog.contextvars.unbind_contextvars("request_id")
         request_id_var.set(None)
+
+
+def register_body_limits(app: Flask) -> None:
+    """Endpoints that take more than MAX_CONTENT_LENGTH (uploads) name their own limit.
+
+    `app.config["BODY_LIMITS"]` maps an endpoint to its byte limit. A body over it is a 413
+    before it is read when Content-Length says so, and as soon as it passes the limit otherwise.
+    """
+
+    @app.before_request
+    def apply_body_limit():
+        limit = app.config["BODY_LIMITS"].get(request.endpoint)
+        if limit is not None:
+            request.max_content_length = limit
 
 
 def register_path_guard(app: Flask) -> None:

@@ -6,6 +6,7 @@ from gateway.app import create_app as create_gateway
 from gateway.models import User
 from gateway.users import ensure_admin
 from services.contacts.app import create_app as create_contacts
+from services.contacts.storage import LocalStorage
 from shared.config import Settings
 from shared.testing.fixtures import migrated
 from shared.testing.postgres import free_port
@@ -41,6 +42,7 @@ def system(gateway_db, tmp_path, monkeypatch):
                 users_url=f"http://127.0.0.1:{gateway_port}",
             ),
             database=contacts_db,
+            storage=LocalStorage(tmp_path / "attachments"),
         ),
         contacts_port,
     )

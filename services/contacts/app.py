@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from flask import Flask
 
-from services.contacts.api import companies, contacts, conversions, interactions, taggings, tags
+from services.contacts.api import (
+    attachments,
+    companies,
+    contacts,
+    conversions,
+    interactions,
+    taggings,
+    tags,
+)
 from services.contacts.models import IdempotencyKey
 from services.contacts.ports.records import HttpRecords, RecordsPort
 from services.contacts.ports.support import HttpSupport, SupportPort
+from services.contacts.storage import Storage, storage_from_settings
 from shared.config import Settings
 from shared.db import Database
 from shared.idempotency import register_idempotency
@@ -24,6 +33,7 @@ def create_app(
     users: UserDirectory | None = None,
     support: SupportPort | None = None,
     records: RecordsPort | None = None,
+    storage: Storage | None = None,
 ) -> Flask:
     settings = settings or Settings.from_env(SERVICE)
     database = database or Database(settings.database_url)
@@ -39,8 +49,11 @@ def create_app(
             conversions.blp,
             tags.blp,
             taggings.blp,
+            attachments.blp,
         ),
     )
+    # An upload's multipart body may hold a whole file; everything else keeps the usual limit.
+    app.config["BODY_LIMITS"]["attachments.Attachments"] = settings.upload_max_bytes
     register_idempotency(app, IdempotencyKey)
     app.extensions["users"] = users or HttpUserDirectory(
         settings.users_url, SERVICE, settings.jwt_secret, settings.http_timeout
@@ -55,5 +68,8 @@ def create_app(
     }
     app.extensions["records"] = records or HttpRecords(
         owners, settings.jwt_secret, settings.http_timeout
+    )
+    app.extensions["storage"] = storage or storage_from_settings(
+        settings.extra, settings.extra.get("CRM_VAR_DIR", "var")
     )
     return app

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from services.contacts.models import Company, Contact, Interaction, OutboxEvent, Tag, Tagging
+from services.contacts.models import (
+    Attachment,
+    Company,
+    Contact,
+    Interaction,
+    OutboxEvent,
+    Tag,
+    Tagging,
+)
 from services.contacts.schemas import (
+    AttachmentSchema,
     CompanySchema,
     ContactSchema,
     InteractionSchema,
@@ -21,7 +30,9 @@ ContactEventSchema = with_actor(ContactSchema)
 InteractionEventSchema = with_actor(InteractionSchema)
 TagEventSchema = with_actor(TagSchema)
 TaggingEventSchema = with_actor(TaggingSchema)
+AttachmentEventSchema = with_actor(AttachmentSchema)
 _SCHEMAS = {
+    Attachment: AttachmentSchema(),
     Company: CompanySchema(),
     Contact: ContactSchema(),
     Interaction: InteractionSchema(),
@@ -74,6 +85,16 @@ CATALOG = {
         TaggingEventSchema,
         "A tag was taken off a record; data is the removed tagging. Taggings that go with a "
         "deleted tag or a deleted record publish no record.untagged.",
+    ),
+    "attachment.added": EventSpec(
+        AttachmentEventSchema,
+        "A file was attached to a record (record_type, record_id); mime_type is sniffed from "
+        "its content. The bytes are not in the event: GET /attachments/{id}/content.",
+    ),
+    "attachment.removed": EventSpec(
+        AttachmentEventSchema,
+        "A file was taken off a record; data is the removed attachment. Attachments that go "
+        "with a deleted record publish no attachment.removed.",
     ),
 }
 

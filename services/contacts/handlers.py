@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from services.contacts.domain.taggings import remove_taggings
+from services.contacts.domain.removals import forget_records
 from services.contacts.models import CaseRef, InboxEvent, RecordRef
 from shared.config import Settings
 from shared.consumer import Consumer, PermanentError
@@ -57,7 +57,7 @@ def on_record_deleted(session: Session, event: Event) -> None:
     ref = session.get(RecordRef, (record_type, record_id))
     if ref is not None:
         session.delete(ref)
-    remove_taggings(session=session, record_type=record_type, record_ids=[record_id])
+    forget_records(session=session, record_type=record_type, record_ids=[record_id])
 
 
 HANDLERS = {

@@ -157,6 +157,47 @@ class Tagging(Base):
         return self.tag.name
 
 
+class Attachment(Base):
+    """A file on one record of any service; the bytes live in the attachment storage.
+
+    `file_path` is the storage key, generated here and never derived from the client's name;
+    `file_name` is the client's name, cleaned, for display and downloads only.
+    """
+
+    __tablename__ = "attachments"
+    __table_args__ = (
+        Index("ix_attachments_record", "record_type", "record_id", "created_at", "id"),
+        Index("ix_attachments_created", "created_at", "id"),
+        UniqueConstraint("file_path", name="uq_attachments_file_path"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    file_name: Mapped[str] = mapped_column(String(255), nullable=False)
+    file_path: Mapped[str] = mapped_column(String(200), nullable=False)
+    mime_type: Mapped[str] = mapped_column(String(255), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    record_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    record_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    uploaded_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+class DiscardedFile(Base):
+    """A stored file whose attachment is gone, written in the same transaction as its removal.
+
+    The worker's `files` job deletes it from the storage and then the row, so a committed
+    removal always frees its file, and a rolled-back one never does.
+    """
+
+    __tablename__ = "discarded_files"
+
+    file_path: Mapped[str] = mapped_column(String(200), primary_key=True)
+    discarded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
 class RecordRef(Base):
     """Other services' records that may be tagged, kept from their *.created / *.deleted events.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 
 import marshmallow as ma
+from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
 from shared.api import (
@@ -153,6 +154,31 @@ class TaggingSchema(Schema):
     tag_name = fields.String(dump_only=True)
 
 
+class AttachmentSchema(Schema):
+    id = fields.String(dump_only=True)
+    file_name = fields.String(dump_only=True)
+    #: The storage key: generated, never the client's name.
+    file_path = fields.String(dump_only=True)
+    #: Sniffed from the content, not taken from the client.
+    mime_type = fields.String(dump_only=True)
+    #: The file's length in bytes.
+    size = fields.Integer(dump_only=True)
+    record_type = fields.String(required=True, validate=validate.OneOf(RECORD_TYPES))
+    record_id = text(36, required=True)
+    #: Who uploaded it.
+    uploaded_by = fields.String(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class AttachmentUploadSchema(Schema):
+    """multipart/form-data: the record's type and id, and the file."""
+
+    record_type = fields.String(required=True, validate=validate.OneOf(RECORD_TYPES))
+    record_id = text(36, required=True)
+    file = Upload(required=True, metadata={"description": "The file, at most 25 MiB."})
+
+
 CompanyUpdateSchema = update_schema(CompanySchema)
 ContactUpdateSchema = update_schema(ContactSchema)
 InteractionUpdateSchema = update_schema(InteractionSchema)
@@ -181,6 +207,16 @@ class InteractionListArgs(ListArgs):
 
 class TagListArgs(ListArgs):
     """`q` searches tag names."""
+
+
+class AttachmentListArgs(ListArgs):
+    """A record's attachments (`record_type` and `record_id`), newest first by default."""
+
+    class Meta(ListArgs.Meta):
+        exclude = ("q",)
+
+    record_type = fields.String(validate=validate.OneOf(RECORD_TYPES))
+    record_id = fields.String()
 
 
 class TaggingListArgs(ListArgs):

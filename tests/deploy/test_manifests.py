@@ -835,3 +835,27 @@ def test_the_image_runs_as_a_numeric_non_root_user_without_dev_dependencies():
     assert installs and not any("[" in line or " -e " in line for line in installs), installs
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".venv", "var", ".git", "tests", "**/tests"} <= set(ignored)
+
+
+def test_attachment_files_live_in_a_bucket_in_prod_and_on_a_shared_volume_in_dev():
+    prod = of_kind(rendered("prod"), "ConfigMap")["crm-config"]["data"]
+    assert (prod["CRM_ATTACHMENTS_STORAGE"], prod["CRM_ATTACHMENTS_S3_BUCKET"]) == (
+        "s3",
+        "crm-attachments",
+    )
+    policy = of_kind(rendered("prod"), "NetworkPolicy")["contacts-object-storage"]["spec"]
+    assert policy["podSelector"]["matchExpressions"][0]["values"] == ["contacts", "contacts-worker"]
+    assert policy["egress"][0]["ports"] == [{"protocol": "TCP", "port": 443}]
+
+    dev = rendered("dev")
+    config = of_kind(dev, "ConfigMap")["crm-config"]["data"]
+    assert config["CRM_ATTACHMENTS_STORAGE"] == "local"
+    assert "contacts-attachments" in of_kind(dev, "PersistentVolumeClaim")
+    deployments = of_kind(dev, "Deployment")
+    for name in ("contacts", "contacts-worker"):
+        spec = pod_spec(deployments[name])
+        claims = {v["name"]: v.get("persistentVolumeClaim", {}) for v in spec["volumes"]}
+        assert claims["attachments"] == {"claimName": "contacts-attachments"}
+        (container,) = spec["containers"]
+        mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+        assert mounts["attachments"] == config["CRM_ATTACHMENTS_DIR"]

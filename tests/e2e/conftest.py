@@ -54,6 +54,7 @@ class RunningSystem:
             # job looks every second, so a breach happens inside a test.
             "CRM_SLA_URGENT": "1s/1h",
             "CRM_SLA_ESCALATION_SECONDS": "1",
+            "CRM_FILE_SWEEP_SECONDS": "1",
         }
         for service in SERVICES:
             prefix = service.upper()

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from services.contacts.domain.taggings import remove_taggings
+from services.contacts.domain.removals import forget_records
 from services.contacts.events import record_event
 from services.contacts.models import Company, Contact, Interaction
 from shared.auth import Identity, ensure_can_change
@@ -93,6 +93,6 @@ def delete_company(
     if in_use:
         raise Conflict("The company still has contacts or interactions; move or delete them first.")
     record_event(session, "company.deleted", company, actor_id=actor.user_id)
-    remove_taggings(session=session, record_type="company", record_ids=[company.id])
+    forget_records(session=session, record_type="company", record_ids=[company.id])
     session.delete(company)
     session.flush()

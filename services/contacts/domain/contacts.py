@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.contacts.domain.taggings import remove_taggings
+from services.contacts.domain.removals import forget_records
 from services.contacts.events import record_event
 from services.contacts.models import Company, Contact, Interaction
 from shared.auth import Identity, ensure_can_change
@@ -94,7 +94,7 @@ def delete_contact(
     check_version(contact, expected_version)
     record_event(session, "contact.deleted", contact, actor_id=actor.user_id)
     logged = session.scalars(select(Interaction.id).where(Interaction.contact_id == contact.id))
-    remove_taggings(session=session, record_type="interaction", record_ids=list(logged))
-    remove_taggings(session=session, record_type="contact", record_ids=[contact.id])
+    forget_records(session=session, record_type="interaction", record_ids=list(logged))
+    forget_records(session=session, record_type="contact", record_ids=[contact.id])
     session.delete(contact)
     session.flush()

@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from services.contacts.domain.companies import add_company
 from services.contacts.domain.contacts import add_contact
-from services.contacts.domain.taggings import remove_taggings
+from services.contacts.domain.removals import forget_records
 from services.contacts.events import record_event
 from services.contacts.models import Company, Contact, Conversion, Interaction
 from shared.auth import Identity, require_service
@@ -218,7 +218,7 @@ def _remove_unless_used(
     try:
         with session.begin_nested():
             record_event(session, f"{kind}.deleted", record, actor_id=actor_id)
-            remove_taggings(session=session, record_type=kind, record_ids=[record_id])
+            forget_records(session=session, record_type=kind, record_ids=[record_id])
             session.delete(record)
             session.flush()
     except IntegrityError:

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.contacts.domain.taggings import remove_taggings
+from services.contacts.domain.removals import forget_records
 from services.contacts.events import record_event
 from services.contacts.models import CaseRef, Company, Contact, Interaction
 from services.contacts.ports.support import SupportPort
@@ -108,6 +108,6 @@ def delete_interaction(
     ensure_can_change(actor, interaction.user_id)
     check_version(interaction, expected_version)
     record_event(session, "interaction.deleted", interaction, actor_id=actor.user_id)
-    remove_taggings(session=session, record_type="interaction", record_ids=[interaction.id])
+    forget_records(session=session, record_type="interaction", record_ids=[interaction.id])
     session.delete(interaction)
     session.flush()

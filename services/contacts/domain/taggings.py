@@ -8,55 +8,20 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.contacts.domain.records import (
+    check_record,
+    ensure_may_change,
+    ensure_may_change_existing,
+)
 from services.contacts.events import record_event
-from services.contacts.models import CaseRef, Company, Contact, Interaction, RecordRef, Tag, Tagging
+from services.contacts.models import Tag, Tagging
 from services.contacts.ports.records import RecordsPort
-from shared.auth import SDR, SUPPORT_AGENT, Identity
-from shared.errors import Forbidden, ValidationFailed
+from shared.auth import Identity
+from shared.errors import ValidationFailed
 from shared.pagination import Page, paginate_args
 from shared.records import filtered, get_or_404
 
 SORTABLE = ("created_at",)
-#: Contacts' own records, and who owns each (an interaction is its author's).
-LOCAL = {
-    "company": (Company, "owner_id"),
-    "contact": (Contact, "owner_id"),
-    "interaction": (Interaction, "user_id"),
-}
-#: Roles that tag only records they own, where contacts knows the owner (docs/tags.md).
-OWN_RECORDS_ONLY = frozenset({SDR, SUPPORT_AGENT})
-
-
-def _local_owner(session: Session, record_type: str, record_id: str) -> str | None:
-    model, owner = LOCAL[record_type]
-    record = session.get(model, record_id)
-    return None if record is None else getattr(record, owner)
-
-
-def _remote_exists(session: Session, record_type: str, record_id: str, records: RecordsPort):
-    """The replica first; the owning service while the replica catches up with its events."""
-    if record_type == "case":
-        known = session.get(CaseRef, record_id) is not None
-    else:
-        known = session.get(RecordRef, (record_type, record_id)) is not None
-    return known or records.exists(record_type, record_id)
-
-
-def _check_record(session: Session, data: dict[str, Any], records: RecordsPort) -> str | None:
-    """Raise ValidationFailed unless the record exists; return its owner when known here."""
-    record_type, record_id = data["record_type"], data["record_id"]
-    if record_type in LOCAL:
-        owner = _local_owner(session, record_type, record_id)
-        if owner is not None:
-            return owner
-    elif _remote_exists(session, record_type, record_id, records):
-        return None
-    raise ValidationFailed({"record_id": [f"No {record_type} with id '{record_id}'."]})
-
-
-def _ensure_may_tag(actor: Identity, owner_id: str | None) -> None:
-    if actor.role in OWN_RECORDS_ONLY and owner_id is not None and owner_id != actor.user_id:
-        raise Forbidden(f"A {actor.role} tags and untags only records they own.")
 
 
 def _existing(session: Session, data: dict[str, Any]) -> Tagging | None:
@@ -75,7 +40,8 @@ def tag_record(
     """Put a tag on a record; return the tagging and whether it is new (a repeat is a no-op)."""
     if session.get(Tag, data["tag_id"]) is None:
         raise ValidationFailed({"tag_id": [f"No tag with id '{data['tag_id']}'."]})
-    _ensure_may_tag(actor, _check_record(session, data, records))
+    owner = check_record(session, data["record_type"], data["record_id"], records)
+    ensure_may_change(actor, owner, "tags")
     existing = _existing(session, data)
     if existing is not None:
         return existing, False
@@ -107,8 +73,7 @@ def list_taggings(*, session: Session, args: dict[str, Any]) -> Page:
 def untag_record(*, session: Session, actor: Identity, tagging_id: str) -> None:
     """Take a tag off a record; the same people who may tag it may untag it."""
     tagging = get_tagging(session=session, tagging_id=tagging_id)
-    if tagging.record_type in LOCAL:
-        _ensure_may_tag(actor, _local_owner(session, tagging.record_type, tagging.record_id))
+    ensure_may_change_existing(session, actor, tagging.record_type, tagging.record_id, "tags")
     record_event(session, "record.untagged", tagging, actor_id=actor.user_id)
     session.delete(tagging)
     session.flush()

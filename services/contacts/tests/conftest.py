@@ -5,6 +5,7 @@ import pytest
 from services.contacts.app import create_app
 from services.contacts.ports.records import FakeRecords
 from services.contacts.ports.support import FakeSupport
+from services.contacts.storage import LocalStorage
 from shared.config import Settings
 from shared.testing.fixtures import migrated
 from shared.users import FakeUserDirectory
@@ -35,7 +36,19 @@ def records():
 
 
 @pytest.fixture
-def client(contacts_db, users, support, records):
+def storage(tmp_path):
+    return LocalStorage(tmp_path / "attachments")
+
+
+@pytest.fixture
+def client(contacts_db, users, support, records, storage):
     settings = Settings(service="contacts", env="test", database_url=contacts_db.url)
-    app = create_app(settings, database=contacts_db, users=users, support=support, records=records)
+    app = create_app(
+        settings,
+        database=contacts_db,
+        users=users,
+        support=support,
+        records=records,
+        storage=storage,
+    )
     return app.test_client()

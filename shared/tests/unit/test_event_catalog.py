@@ -1,6 +1,7 @@
 """The generated event docs are current, and real outbox bodies validate against their schemas."""
 
 import copy
+import io
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from services.contacts.app import create_app
 from services.contacts.events import CATALOG as CONTACTS_CATALOG
 from services.contacts.models import OutboxEvent
 from services.contacts.ports.support import FakeSupport
+from services.contacts.storage import LocalStorage
 from shared import asyncapi
 from shared.config import Settings
 from shared.testing.fixtures import migrated
@@ -32,13 +34,18 @@ def created(response) -> dict:
 @pytest.fixture(scope="module")
 def outbox_bodies(tmp_path_factory) -> list[dict]:
     """Every outbox body the contacts service wrote while a client used its API."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('events')}/x.db"
+    folder = tmp_path_factory.mktemp("events")
+    url = f"sqlite:///{folder}/x.db"
     database = migrated(url, MIGRATIONS)
     settings = Settings(service="contacts", env="test", database_url=url)
     support = FakeSupport()
     support.cases.add("case-1")
     client = create_app(
-        settings, database=database, users=FakeUserDirectory(), support=support
+        settings,
+        database=database,
+        users=FakeUserDirectory(),
+        support=support,
+        storage=LocalStorage(folder / "attachments"),
     ).test_client()
     headers = {**auth("account_manager", "am-1"), "X-Request-ID": "req-event-docs-1"}
     full = created(
@@ -90,6 +97,15 @@ def outbox_bodies(tmp_path_factory) -> list[dict]:
     response = client.delete(f"/api/v1/taggings/{tagging['id']}", headers=headers)
     assert response.status_code == 204, response.json
     assert client.delete(tag_url, headers=manager).status_code == 204
+    form = {"record_type": "contact", "record_id": contact["id"]}
+    form["file"] = (io.BytesIO(b"%PDF-1.4\n"), "terms.pdf")
+    attachment = created(
+        client.post(
+            "/api/v1/attachments", headers=headers, data=form, content_type="multipart/form-data"
+        )
+    )
+    response = client.delete(f"/api/v1/attachments/{attachment['id']}", headers=headers)
+    assert response.status_code == 204, response.json
     url = f"/api/v1/interactions/{logged[1]['id']}"
     response = client.patch(url, headers=headers, json={"notes": "Signed the renewal"})
     assert response.status_code == 200, response.json

@@ -1,5 +1,6 @@
 """docs/access.md's matrix, cell by cell, against the contacts API."""
 
+import io
 import re
 
 import pytest
@@ -10,7 +11,7 @@ from shared.testing.helpers import auth, unique
 from shared.users import FakeUserDirectory
 
 DOC = access.DOC
-RESOURCES = ("companies", "contacts", "interactions", "tags", "taggings")
+RESOURCES = ("companies", "contacts", "interactions", "tags", "taggings", "attachments")
 ADMIN = auth("admin", "admin-tagger")
 
 
@@ -36,9 +37,9 @@ def test_the_access_matrix_holds(client, users: FakeUserDirectory, resource, act
     me, someone = f"{role}-me", "account_manager-someone"
     users.user_ids.update({me, someone})
     mine, theirs = auth(role, me), auth("account_manager", someone)
-    if resource == "taggings":
-        response = tagging_attempt(client, action, mine, theirs)
-        assert_outcome(response, allowed)
+    if resource in ("taggings", "attachments"):
+        attempt = tagging_attempt if resource == "taggings" else attachment_attempt
+        assert_outcome(attempt(client, action, mine, theirs), allowed)
         return
     contact = client.post("/api/v1/contacts", json={"name": "Base"}, headers=theirs).json
     body = BODIES[resource]({"contact": contact["id"]})
@@ -95,6 +96,49 @@ def tagging_attempt(client, action: str, mine: dict, theirs: dict):
     if action.startswith("delete"):
         return client.delete(f"/api/v1/taggings/{tagged.json['id']}", headers=mine)
     raise AssertionError(f"docs/access.md names a taggings action the test does not know: {action}")
+
+
+def attach(client, record_type: str, record_id: str, headers: dict):
+    form = {"record_type": record_type, "record_id": record_id}
+    form["file"] = (io.BytesIO(b"minutes of the meeting\n"), "minutes.txt")
+    return client.post(
+        "/api/v1/attachments", data=form, content_type="multipart/form-data", headers=headers
+    )
+
+
+def attachment_attempt(client, action: str, mine: dict, theirs: dict):
+    """Attach to, remove from or read the files of a contact the caller owns or not."""
+    owner = mine if action.endswith("own") else theirs
+    contact = client.post("/api/v1/contacts", json={"name": "Filed"}, headers=owner).json
+    if action.startswith("create"):
+        return attach(client, "contact", contact["id"], mine)
+    attached = attach(client, "contact", contact["id"], ADMIN)
+    assert attached.status_code == 201, attached.json
+    url = f"/api/v1/attachments/{attached.json['id']}"
+    if action == "read":
+        query = f"record_type=contact&record_id={contact['id']}"
+        listed = client.get(f"/api/v1/attachments?{query}", headers=mine)
+        assert [a["id"] for a in listed.json["items"]] == [attached.json["id"]]
+        assert client.get(url, headers=mine).status_code == 200
+        return client.get(f"{url}/content", headers=mine)
+    if action.startswith("delete"):
+        return client.delete(url, headers=mine)
+    raise AssertionError(
+        f"docs/access.md names an attachments action the test does not know: {action}"
+    )
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_records_of_other_services_take_attachments_from_every_role(client, records, role):
+    """Contacts does not know who owns an opportunity or an invoice: anyone attaches to them."""
+    mine = auth(role, f"{role}-me")
+    for record_type in ("opportunity", "invoice"):
+        record_id = unique(record_type)
+        records.records.add((record_type, record_id))
+        attached = attach(client, record_type, record_id, mine)
+        assert attached.status_code == 201, attached.json
+        removed = client.delete(f"/api/v1/attachments/{attached.json['id']}", headers=mine)
+        assert removed.status_code == 204
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -216,6 +216,9 @@ class Upstreams:
             for k, v in upstream.headers.items()
             if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id"
         ]
+        if "Content-Length" in upstream.headers and "Content-Encoding" not in upstream.headers:
+            # The bytes pass unchanged, so a download keeps its length (and a progress bar).
+            response_headers.append(("Content-Length", upstream.headers["Content-Length"]))
         # At most 64 KiB at a time. A chunked response (an event stream) still yields each chunk
         # as it arrives; chunk_size=None would read a sized body (a download) whole.
         chunks = upstream.iter_content(chunk_size=64 * 1024)

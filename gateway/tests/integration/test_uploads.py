@@ -48,6 +48,7 @@ def test_an_upload_reaches_the_service_and_downloads_through_the_gateway(system,
     )
     assert download.content == content
     assert download.headers["Content-Type"] == "application/pdf"
+    assert download.headers["Content-Length"] == str(len(content))
 
 
 def test_a_chunked_body_is_passed_on_whole(system, admin_headers):

@@ -119,10 +119,13 @@ class Consumer:
                 params = pika.URLParameters(self.amqp_url)
                 params.heartbeat = params.heartbeat or 30
                 params.connection_attempts = 1
+                # Named, so the broker's connection list says whose it is.
+                params.client_properties = {"connection_name": f"consumer {self.queue}"}
                 connection = pika.BlockingConnection(params)
-                channel = connection.channel()
+                channel = declare_consumer_queue(
+                    connection.channel(), self.queue, self.bindings, self.retry_delays_ms
+                )
                 channel.confirm_delivery()
-                declare_consumer_queue(channel, self.queue, self.bindings, self.retry_delays_ms)
                 channel.basic_qos(prefetch_count=self.prefetch)
                 self.connected, backoff = True, 0.5
                 log.info("consumer_started", queue=self.queue, bindings=self.bindings)
@@ -150,6 +153,9 @@ class Consumer:
     def deliver(self, channel, method, properties, body: bytes) -> Outcome:
         outcome = self.handle(body)
         headers = dict(properties.headers or {})
+        # The event's routing key (its type), kept from the first delivery: a message back from
+        # a retry tier arrives with the queue's name as its routing key.
+        headers.setdefault("x-original-routing-key", method.routing_key)
         if outcome.kind == RETRY:
             attempt = int(headers.get("x-retry-count", 0)) + 1
             if attempt <= len(self.retry_delays_ms):
@@ -164,9 +170,6 @@ class Consumer:
                 {
                     "x-error": (outcome.error or "")[:1000],
                     "x-failed-at": datetime.now(UTC).isoformat(),
-                    "x-original-routing-key": headers.get(
-                        "x-original-routing-key", method.routing_key
-                    ),
                     "x-original-queue": self.queue,
                 }
             )

@@ -38,8 +38,16 @@ def unique(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+#: Test tokens outlive the whole suite: modules make theirs at import, and a full run on a
+#: loaded CI machine takes well over ten minutes.
+TEST_TOKEN_TTL = 24 * 3600
+
+
 def token_for(
-    role: str, user_id: str | None = None, secret: str = DEFAULT_JWT_SECRET, ttl: int = 600
+    role: str,
+    user_id: str | None = None,
+    secret: str = DEFAULT_JWT_SECRET,
+    ttl: int = TEST_TOKEN_TTL,
 ) -> str:
     return issue_token(
         Identity(user_id or unique(role), role, f"{role}@example.test", role), secret, ttl

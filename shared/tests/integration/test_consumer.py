@@ -1,6 +1,7 @@
 """Nothing happens twice: inbox de-duplication, retry tiers, dead letters and their replay."""
 
 import json
+import subprocess
 
 import pika
 import pytest
@@ -194,3 +195,122 @@ def test_stopping_a_consumer_returns_unhandled_messages_to_the_queue(
     assert not thread.is_alive()
     publish(channel, key, event_body(key, "later"))
     eventually(lambda: queue_depth(channel, queue) == 1)
+
+
+def broker(*args: str) -> str:
+    """rabbitmqctl against the test broker (scripts/ensure-rabbitmq.sh installs it)."""
+    result = subprocess.run(
+        ["rabbitmqctl", *args], capture_output=True, text=True, timeout=60, check=True
+    )
+    return result.stdout
+
+
+def queue_arguments(name: str) -> dict:
+    queues = json.loads(broker("list_queues", "name", "arguments", "--formatter", "json"))
+    (found,) = [q for q in queues if q["name"] == name]
+    return {key: value for key, _type, value in found["arguments"]}
+
+
+def connections_named(name: str) -> list[str]:
+    """The pids of the broker's connections a client named `name` (pika's connection_name)."""
+    listed = broker("list_connections", "-q", "--no-table-headers", "pid", "client_properties")
+    return [line.split()[0] for line in listed.splitlines() if f'"{name}"' in line]
+
+
+def test_every_dead_lettering_hop_is_at_least_once(
+    contacts_db, amqp_url, channel, queue, background
+):
+    stop, start = background
+    key = unique("test") + ".durable"
+    consumer = make_consumer(contacts_db, amqp_url, queue, key, lambda s, e: None, stop)
+    start(consumer.run)
+    eventually(lambda: consumer.connected)
+    for name in (queue, retry_name(queue, 1), retry_name(queue, 2)):
+        arguments = queue_arguments(name)
+        assert arguments["x-dead-letter-strategy"] == "at-least-once", name
+        assert arguments["x-overflow"] == "reject-publish", name  # what at-least-once needs
+
+
+def test_a_message_in_a_retry_tier_is_delivered_after_the_consumers_connection_is_killed(
+    contacts_db, amqp_url, channel, queue, background
+):
+    stop, start = background
+    key, name = unique("test") + ".killed", unique("co")
+    failures = []
+
+    def fails_once(session, event):
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("database hiccup")
+        session.add(Company(name=event.data["name"], owner_id="system"))
+
+    consumer = Consumer(
+        queue=queue,
+        bindings=[key],
+        handlers={key: fails_once},
+        database=contacts_db,
+        inbox_model=InboxEvent,
+        amqp_url=amqp_url,
+        stop=stop,
+        retry_delays_ms=(8_000,),  # long enough to kill the connection while it waits there
+    )
+    start(consumer.run)
+    eventually(lambda: consumer.connected, timeout=30)
+    (first,) = eventually(lambda: connections_named(f"consumer {queue}") or None, timeout=30)
+    publish(channel, key, event_body(key, name))
+    eventually(lambda: failures, timeout=30)
+    broker("close_connection", first, "test: the consumer's connection is lost")
+    # The consumer reconnects on a new connection; the message comes back from its tier.
+    eventually(lambda: (connections_named(f"consumer {queue}") or [first]) != [first], timeout=60)
+    eventually(lambda: companies_named(contacts_db, name) == 1, timeout=60)
+    assert len(failures) == 1
+    assert queue_depth(channel, dlq_name(queue)) == 0
+
+
+def test_a_dead_letter_keeps_the_events_routing_key_through_its_retries(
+    contacts_db, amqp_url, channel, queue, background
+):
+    stop, start = background
+    key = unique("test") + ".hopeless"
+
+    def always_fails(session, event):
+        raise RuntimeError("still down")
+
+    consumer = make_consumer(contacts_db, amqp_url, queue, key, always_fails, stop)
+    start(consumer.run)
+    eventually(lambda: consumer.connected)
+    event_id = unique("evt")
+    publish(channel, key, event_body(key, "x", event_id=event_id), message_id=event_id)
+    eventually(lambda: dlq.list_dead_letters(amqp_url, queue) or None, timeout=60)
+    letter = dlq.show_dead_letter(amqp_url, queue, event_id)
+    assert letter["headers"]["x-original-routing-key"] == key
+    assert letter["headers"]["x-retry-count"] == len(DELAYS)
+    assert "gave up after 2 retries" in letter["headers"]["x-error"]
+
+
+def test_a_queue_an_older_release_declared_is_kept_and_the_consumer_still_runs(
+    contacts_db, amqp_url, channel, queue, background
+):
+    channel.queue_declare(  # as before at-least-once dead-lettering
+        queue,
+        durable=True,
+        arguments={
+            "x-queue-type": "quorum",
+            "x-delivery-limit": 10,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": dlq_name(queue),
+        },
+    )
+    stop, start = background
+    key, name = unique("test") + ".legacy", unique("co")
+
+    def handle(session, event):
+        session.add(Company(name=event.data["name"], owner_id="system"))
+
+    consumer = make_consumer(contacts_db, amqp_url, queue, key, handle, stop)
+    start(consumer.run)
+    eventually(lambda: consumer.connected, timeout=30)
+    publish(channel, key, event_body(key, name))
+    eventually(lambda: companies_named(contacts_db, name) == 1, timeout=30)
+    assert "x-dead-letter-strategy" not in queue_arguments(queue)
+    assert queue_arguments(retry_name(queue, 1))["x-dead-letter-strategy"] == "at-least-once"

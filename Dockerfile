@@ -56,6 +56,9 @@ COPY --from=build /opt/venv /opt/venv
 
 WORKDIR /app
 COPY gunicorn.conf.py ./
+# Every consumer checks an event against its type's published schema before handling it.
+COPY docs/events ./docs/events
+ENV CRM_EVENT_SCHEMAS=/app/docs/events
 
 USER 10001:10001
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from shared.db import Database
 from shared.events import Event, InvalidEvent, parse
 from shared.logs import causation_id_var, correlation_id_var, get_logger
+from shared.schemas import PublishedSchemas
 from shared.topology import RETRY_DELAYS_MS, declare_consumer_queue, dlq_name, retry_name
 
 log = get_logger(__name__)
@@ -50,6 +52,7 @@ class Consumer:
         ignore_unknown: bool = False,
         retry_delays_ms: tuple[int, ...] = RETRY_DELAYS_MS,
         prefetch: int = 10,
+        schemas: PublishedSchemas | None = None,
     ) -> None:
         self.queue = queue
         self.bindings = bindings
@@ -61,6 +64,8 @@ class Consumer:
         self.ignore_unknown = ignore_unknown
         self.retry_delays_ms = retry_delays_ms
         self.prefetch = prefetch
+        #: The published schemas an event is checked against before its handler sees it.
+        self.schemas = schemas
         self.connected = False
 
     # -- the part without a broker: unit-testable -------------------------------------------
@@ -75,6 +80,9 @@ class Consumer:
             if self.ignore_unknown:
                 return Outcome(IGNORED)
             return Outcome(DEAD, f"no handler for event type '{event.type}'")
+        errors = self.schemas.errors(json.loads(body)) if self.schemas is not None else []
+        if errors:
+            return Outcome(DEAD, f"not a valid {event.type}: " + "; ".join(errors))
         correlation = correlation_id_var.set(event.correlation_id or event.id)
         causation = causation_id_var.set(event.id)
         try:

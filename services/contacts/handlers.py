@@ -17,6 +17,7 @@ from shared.config import Settings
 from shared.consumer import Consumer, PermanentError
 from shared.db import Database
 from shared.events import Event
+from shared.schemas import PublishedSchemas
 
 #: The consumer's durable queue; CRM_CONTACTS_QUEUE renames it (two systems on one broker).
 QUEUE = "contacts.references"
@@ -84,6 +85,7 @@ def consumers(settings: Settings, database: Database) -> list[Consumer]:
         Consumer(
             queue=settings.extra.get("CRM_CONTACTS_QUEUE", QUEUE),
             bindings=sorted(HANDLERS),
+            schemas=PublishedSchemas(HANDLERS),
             handlers=HANDLERS,
             database=database,
             inbox_model=InboxEvent,

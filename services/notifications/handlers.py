@@ -12,6 +12,7 @@ from shared.consumer import Consumer
 from shared.db import Database
 from shared.events import Event
 from shared.logs import get_logger
+from shared.schemas import PublishedSchemas
 
 #: The consumer's durable queue; CRM_NOTIFICATIONS_QUEUE renames it, so that two systems (or
 #: test runs) sharing one broker do not take each other's events.
@@ -34,6 +35,7 @@ def consumers(settings: Settings, database: Database) -> list[Consumer]:
         Consumer(
             queue=settings.extra.get("CRM_NOTIFICATIONS_QUEUE", QUEUE),
             bindings=sorted(HANDLERS),
+            schemas=PublishedSchemas(HANDLERS),
             handlers=HANDLERS,
             database=database,
             inbox_model=InboxEvent,

@@ -19,6 +19,7 @@ from shared.consumer import Consumer, PermanentError
 from shared.db import Database, utcnow
 from shared.events import Event
 from shared.logs import get_logger
+from shared.schemas import PublishedSchemas
 
 #: The consumer's durable queue; CRM_SUPPORT_QUEUE renames it (two systems on one broker).
 QUEUE = "support.references"
@@ -87,6 +88,7 @@ def consumers(settings: Settings, database: Database) -> list[Consumer]:
         Consumer(
             queue=settings.extra.get("CRM_SUPPORT_QUEUE", QUEUE),
             bindings=sorted(HANDLERS),
+            schemas=PublishedSchemas(HANDLERS),
             handlers=HANDLERS,
             database=database,
             inbox_model=InboxEvent,

@@ -837,6 +837,16 @@ def test_the_image_runs_as_a_numeric_non_root_user_without_dev_dependencies():
     assert {".venv", "var", ".git", "tests", "**/tests"} <= set(ignored)
 
 
+def test_the_image_ships_the_event_schemas_its_consumers_check_events_against():
+    runtime = (ROOT / "Dockerfile").read_text().split("AS runtime", 1)[1]
+    assert "COPY docs/events ./docs/events" in runtime
+    assert "ENV CRM_EVENT_SCHEMAS=/app/docs/events" in runtime
+    assert re.search(r"^WORKDIR /app$", runtime, re.MULTILINE)
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert "docs" in ignored and "!docs/events" in ignored
+    assert ignored.index("!docs/events") > ignored.index("docs")  # the exception comes after
+
+
 def test_attachment_files_live_in_a_bucket_in_prod_and_on_a_shared_volume_in_dev():
     prod = of_kind(rendered("prod"), "ConfigMap")["crm-config"]["data"]
     assert (prod["CRM_ATTACHMENTS_STORAGE"], prod["CRM_ATTACHMENTS_S3_BUCKET"]) == (

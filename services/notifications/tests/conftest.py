@@ -6,8 +6,8 @@ from services.notifications.app import create_app
 from services.notifications.handlers import consumers
 from shared.config import Settings
 from shared.consumer import Consumer
-from shared.events import envelope
 from shared.ids import new_id
+from shared.testing.events import event_body
 from shared.testing.fixtures import migrated
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
@@ -44,7 +44,7 @@ def lead_event(owner_id, actor_id, *, event_type="lead.assigned", event_id=None,
     if event_type == "lead.assigned":
         state.setdefault("assigned_by", actor_id)
         state.setdefault("previous_owner_id", actor_id)
-    return envelope(
+    return event_body(
         event_type=event_type,
         source="/crm/sales",
         subject=lead_id,

@@ -1,17 +1,20 @@
 """The relay and the consumer without a broker: FakePublisher and an SQLite file."""
 
+import importlib
 import threading
 
 import pytest
 from sqlalchemy import select
 
 from services.contacts.models import Base, Company, InboxEvent, OutboxEvent
+from shared.config import Settings
 from shared.consumer import DEAD, DUPLICATE, IGNORED, RETRY, Consumer, PermanentError
 from shared.db import Database
 from shared.events import envelope, parse
 from shared.leader import FileLeaderLock
 from shared.outbox import Outbox
 from shared.relay import FakePublisher, Relay
+from shared.schemas import PublishedSchemas
 
 
 @pytest.fixture
@@ -135,3 +138,40 @@ def test_a_failed_handler_leaves_no_inbox_row_so_a_retry_can_succeed(database):
     assert worker.handle(body()).kind == "ack"
     with database.sessions() as session:
         assert len(session.scalars(select(Company)).all()) == 1
+
+
+def test_an_event_whose_data_breaks_its_published_schema_is_dead_lettered_unhandled():
+    handled = []
+    consumer = Consumer(
+        queue="schema.check",
+        bindings=["lead.assigned"],
+        handlers={"lead.assigned": lambda session, event: handled.append(event.id)},
+        database=None,  # never reached: the check comes first
+        inbox_model=None,
+        schemas=PublishedSchemas(["lead.assigned"]),
+    )
+    body = envelope(
+        event_type="lead.assigned", source="/crm/sales", subject="lead-1", data={"id": "lead-1"}
+    )
+    outcome = consumer.handle(body)
+    assert outcome.kind == DEAD and handled == []
+    assert outcome.error.startswith("not a valid lead.assigned: ")
+    assert "data: 'assigned_by' is a required property" in outcome.error
+
+
+def test_published_schemas_are_required_for_every_handled_type(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"no-such\.event"):
+        PublishedSchemas(["lead.assigned", "no-such.event"])
+    with pytest.raises(FileNotFoundError, match="CRM_EVENT_SCHEMAS"):
+        PublishedSchemas(["lead.assigned"], folder=tmp_path)
+
+
+def test_every_service_checks_the_events_it_handles_against_their_schemas():
+    for service in ("contacts", "sales", "support", "billing", "notifications"):
+        handlers = importlib.import_module(f"services.{service}.handlers")
+        settings = Settings(service=service, database_url="sqlite://")
+        for consumer in handlers.consumers(settings, None):
+            assert consumer.schemas is not None, service
+            assert set(consumer.handlers) <= {
+                p.name.removesuffix(".schema.json") for p in consumer.schemas.folder.iterdir()
+            }

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 from sqlalchemy import select
 
 from services.billing.handlers import consumers
 from services.billing.models import OutboxEvent
 from shared.config import Settings
-from shared.events import envelope
 from shared.ids import new_id
+from shared.testing.events import event_body
 from shared.testing.helpers import auth
 
 AM = auth("account_manager", "am-1")
@@ -48,7 +49,7 @@ def won_event(
         "line_items": lines or [],
         "actor_id": owner_id,
     }
-    return envelope(
+    return event_body(
         event_type="opportunity.won",
         source="/crm/sales",
         subject=opportunity_id,
@@ -64,6 +65,7 @@ def line(quantity: int, unit_price: str, name: str = "Pallet tracking") -> dict:
         "name": name,
         "quantity": quantity,
         "unit_price": unit_price,
+        "line_total": str(quantity * Decimal(unit_price)),
     }
 
 

@@ -6,13 +6,13 @@ import pytest
 from pypdf import PdfReader
 
 from services.billing.tests.integration.helpers import AM, consumer_for, draft_for, line, ok
-from shared.events import envelope
+from shared.testing.events import event_body
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 
 
 def know_company(billing_db, company_id, name):
-    body = envelope(
+    body = event_body(
         event_type="company.created",
         source="/crm/contacts",
         subject=company_id,

@@ -14,6 +14,7 @@ from services.billing.tests.integration.helpers import consumer_for, line, won_e
 from shared.consumer import ACK, DEAD, DUPLICATE, IGNORED
 from shared.events import envelope
 from shared.ids import new_id
+from shared.testing.events import event_body
 from shared.testing.helpers import delete_consumer_queues, eventually, publish_event, unique
 
 pytestmark = [
@@ -124,7 +125,7 @@ def test_the_customer_replica_follows_company_and_contact_events(billing_db):
     consumer = consumer_for(billing_db)
 
     def event(event_type, data):
-        return envelope(
+        return event_body(
             event_type=event_type, source="/crm/contacts", subject=data["id"], data=data
         )
 
@@ -152,4 +153,5 @@ def test_the_customer_replica_follows_company_and_contact_events(billing_db):
     ownerless = envelope(
         event_type="opportunity.won", source="/crm/sales", subject="o-1", data={"id": "o-1"}
     )
-    assert consumer.handle(ownerless).kind == DEAD
+    outcome = consumer.handle(ownerless)
+    assert outcome.kind == DEAD and "not a valid opportunity.won" in outcome.error

@@ -16,8 +16,8 @@ from services.contacts.models import Attachment, DiscardedFile, OutboxEvent, Tag
 from services.contacts.storage import LocalStorage
 from shared.config import Settings
 from shared.consumer import ACK
-from shared.events import envelope
 from shared.ids import new_id
+from shared.testing.events import event_body
 from shared.testing.helpers import auth, unique
 
 AM = auth("account_manager", "am-files")
@@ -306,7 +306,7 @@ def test_an_opportunity_deleted_in_sales_takes_its_attachments(client, contacts_
     consumer = consumers(Settings(service="contacts", database_url=contacts_db.url), contacts_db)[0]
 
     def deliver(event_type: str) -> None:
-        body = envelope(
+        body = event_body(
             event_type=event_type,
             source="/crm/sales",
             subject=opportunity_id,

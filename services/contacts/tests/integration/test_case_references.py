@@ -5,6 +5,7 @@ from shared.config import Settings
 from shared.consumer import ACK, DEAD
 from shared.events import envelope
 from shared.ids import new_id
+from shared.testing.events import event_body
 from shared.testing.helpers import auth, unique
 
 AGENT = auth("support_agent", "agent-refs")
@@ -18,7 +19,7 @@ def contact(client) -> str:
 
 def case_event(case_id: str, event_type: str = "case.opened") -> bytes:
     data = {"id": case_id, "case_number": "CS-000007", "status": "new"}
-    return envelope(
+    return event_body(
         event_type=event_type, source="/crm/support", subject=case_id, data=data, event_id=new_id()
     )
 

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from services.contacts.handlers import consumers
 from services.contacts.models import RecordRef, Tagging
 from shared.config import Settings
-from shared.events import envelope
 from shared.ids import new_id
+from shared.testing.events import event_body
 from shared.testing.helpers import (
     auth,
     delete_consumer_queues,
@@ -28,7 +28,7 @@ AM = auth("account_manager", "am-consumer")
 
 def sales_event(event_type: str, record_id: str) -> bytes:
     data = {"id": record_id, "name": "Gone", "actor_id": "sdr-9"}
-    return envelope(
+    return event_body(
         event_type=event_type, source="/crm/sales", subject=record_id, data=data, event_id=new_id()
     )
 

@@ -8,8 +8,8 @@ from services.contacts.handlers import consumers
 from services.contacts.models import OutboxEvent, Tagging
 from shared.config import Settings
 from shared.consumer import ACK
-from shared.events import envelope
 from shared.ids import new_id
+from shared.testing.events import event_body
 from shared.testing.helpers import auth, unique
 
 AM = auth("account_manager", "am-taggings")
@@ -53,7 +53,7 @@ def test_an_opportunity_created_a_moment_ago_is_taggable_before_the_replica_know
 def test_a_record_in_the_replica_is_tagged_without_asking_its_owner(client, contacts_db, records):
     consumer = consumers(Settings(service="contacts", database_url=contacts_db.url), contacts_db)[0]
     invoice_id = unique("inv")
-    body = envelope(
+    body = event_body(
         event_type="invoice.created",
         source="/crm/billing",
         subject=invoice_id,

@@ -7,7 +7,7 @@ from sqlalchemy import delete, func, select
 from services.notifications.models import InboxEvent, Notification, OutboxEvent
 from services.notifications.tests.conftest import lead_event
 from shared.consumer import ACK, DEAD, DUPLICATE, IGNORED
-from shared.events import envelope
+from shared.testing.events import event_body
 from shared.testing.helpers import auth
 from shared.testing.schemas import errors_of
 
@@ -73,14 +73,17 @@ def test_each_notification_is_published_as_notification_created_in_the_same_tran
 
 
 def test_unknown_event_types_are_ignored_not_dead_lettered(consumer, notifications_db):
-    body = envelope(event_type="lead.teleported", source="/crm/sales", subject="x", data={})
+    body = event_body(event_type="lead.teleported", source="/crm/sales", subject="x", data={})
     assert consumer.handle(body).kind == IGNORED
     assert count(notifications_db, InboxEvent) == 0
 
 
-def test_an_event_without_a_recipient_is_acknowledged_and_makes_nothing(consumer, notifications_db):
-    body = lead_event(None, "mgr-1")
-    assert consumer.handle(body).kind == ACK
+def test_an_event_without_a_recipient_breaks_its_schema_and_is_dead_lettered(
+    consumer, notifications_db
+):
+    outcome = consumer.handle(lead_event(None, "mgr-1"))  # lead.assigned to nobody
+    assert outcome.kind == DEAD
+    assert "data/owner_id: None is not of type 'string'" in outcome.error
     assert count(notifications_db, Notification) == 0
 
 

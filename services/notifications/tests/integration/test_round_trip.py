@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from services.notifications.models import Notification, OutboxEvent
 from services.notifications.tests.conftest import lead_event
-from shared.events import envelope
 from shared.ids import new_id
+from shared.testing.events import event_body
 from shared.testing.helpers import auth
 
 MODEL_FIELDS = ("id", "user_id", "message", "is_read", "link", "created_at", "updated_at")
@@ -34,7 +34,7 @@ def contact_assigned(owner_id: str, actor_id: str) -> bytes:
         "actor_id": actor_id,
         "changed": ["owner_id"],
     }
-    return envelope(
+    return event_body(
         event_type="contact.updated", source="/crm/contacts", subject=contact_id, data=data
     )
 

@@ -73,7 +73,8 @@ def test_the_worker_turns_published_events_into_one_notification_each(
         body = lead_event(unique("sdr"), unique("mgr"))
         for _ in range(2):  # a redelivery, as after a relay crash
             publish_event(amqp_url, body)
-        nobody = lead_event(None, unique("mgr"))
+        sdr = unique("sdr")
+        nobody = lead_event(sdr, sdr, event_type="lead.created")  # an own action: no notification
         publish_event(amqp_url, nobody)  # handled after the others: one queue, in order
         [made] = eventually(lambda: notifications(database), timeout=15)
         assert made.event_id == json.loads(body)["id"]

@@ -6,10 +6,11 @@ from shared.config import Settings
 from shared.consumer import ACK, DEAD, DUPLICATE, IGNORED
 from shared.events import envelope
 from shared.ids import new_id
+from shared.testing.events import event_body
 
 
 def deleted(event_type: str, record_id: str, event_id: str | None = None) -> bytes:
-    return envelope(
+    return event_body(
         event_type=event_type,
         source="/crm/contacts",
         subject=record_id,

@@ -6,14 +6,14 @@ from services.support.handlers import consumers
 from services.support.jobs import escalate_breaches
 from services.support.tests.integration.helpers import MANAGER, make_case, move, ok
 from shared.config import Settings
-from shared.events import envelope
 from shared.ids import new_id
+from shared.testing.events import event_body
 
 
 def respond(database, case, at):
     consumer = consumers(Settings(service="support", database_url=database.url), database)[0]
     data = {"id": new_id(), "case_id": case["id"], "created_at": at.isoformat()}
-    body = envelope(
+    body = event_body(
         event_type="interaction.logged", source="/crm/contacts", subject=None, data=data
     )
     assert consumer.handle(body).kind == "ack"

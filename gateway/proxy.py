@@ -15,7 +15,7 @@ from urllib.parse import quote, unquote, urlsplit
 import requests
 from flask import Flask, Response, g, request, stream_with_context
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError, UnrewindableBodyError
+from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from shared import lifecycle
@@ -204,7 +204,7 @@ class Upstreams:
             return problem(
                 504, f"The {service} service did not answer in time.", "upstream-timeout"
             )
-        except (requests.exceptions.ConnectionError, UnrewindableBodyError) as exc:
+        except requests.exceptions.ConnectionError as exc:
             log.warning("upstream unavailable", service=service, error=repr(exc))
             return problem(
                 503,

@@ -16,9 +16,9 @@ from services.contacts.ports.support import FakeSupport
 from services.contacts.storage import LocalStorage
 from shared import asyncapi
 from shared.config import Settings
+from shared.schemas import errors_of
 from shared.testing.fixtures import migrated
 from shared.testing.helpers import auth
-from shared.testing.schemas import errors_of
 from shared.users import FakeUserDirectory
 
 ROOT = Path(__file__).resolve().parents[3]

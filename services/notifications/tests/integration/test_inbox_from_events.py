@@ -7,9 +7,9 @@ from sqlalchemy import delete, func, select
 from services.notifications.models import InboxEvent, Notification, OutboxEvent
 from services.notifications.tests.conftest import lead_event
 from shared.consumer import ACK, DEAD, DUPLICATE, IGNORED
+from shared.schemas import errors_of
 from shared.testing.events import event_body
 from shared.testing.helpers import auth
-from shared.testing.schemas import errors_of
 
 
 def count(database, model, **where):

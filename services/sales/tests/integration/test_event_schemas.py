@@ -17,7 +17,7 @@ from services.sales.tests.integration.helpers import (
     make_product,
     ok,
 )
-from shared.testing.schemas import errors_of
+from shared.schemas import errors_of
 
 
 @pytest.fixture

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, g
+from flask import Flask, jsonify, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway.api import auth, users
+from gateway.clients import SERVICE_TOKEN_TTL, Clients
 from gateway.models import IdempotencyKey
 from gateway.openapi import MergedSpec, register_docs
 from gateway.proxy import Upstreams, owner_of, register_proxy, upstream_urls
-from gateway.users import ensure_still_valid
+from gateway.sessions import TokenPolicy, local_feed
+from gateway.tokens import SigningKeys
 from shared.config import Settings
 from shared.db import Database
 from shared.idempotency import register_idempotency
-from shared.web import create_base_app, current_session
+from shared.revocations import RevocationFeed
+from shared.web import create_base_app
 
 SERVICE = "gateway"
 
@@ -30,6 +33,7 @@ def create_app(
 ) -> Flask:
     settings = settings or Settings.from_env(SERVICE)
     database = database or Database(settings.database_url)
+    keys = SigningKeys.from_env(production=settings.is_production)
     app = create_base_app(
         __name__,
         settings,
@@ -37,8 +41,22 @@ def create_app(
         title="CRM gateway",
         blueprints=(auth.blp, users.blp),
         serve_openapi=False,
+        keys=keys,
+        revocations=RevocationFeed(local_feed(database)),
     )
-    app.config["PUBLIC_ENDPOINTS"] = {"auth.Login", "openapi_json"}
+    app.config["READ_SCOPE"] = "users:read"
+    app.config["PUBLIC_ENDPOINTS"] = {"auth.Login", "auth.Refresh", "auth.Token", "openapi_json"}
+    app.extensions["token_policy"] = TokenPolicy(
+        keys,
+        access_ttl=settings.jwt_ttl_seconds,
+        refresh_ttl=int(os.environ.get("JWT_REFRESH_TTL_SECONDS", 14 * 24 * 3600)),
+    )
+    app.extensions["clients"] = Clients.from_env(production=settings.is_production)
+    app.extensions["service_token_ttl"] = SERVICE_TOKEN_TTL
+    register_jwks(app, keys)
+    # A browser's EventSource sends no header: the stream's one-time ticket stands in for
+    # the token, and the notifications service checks it.
+    app.config["PUBLIC_REQUESTS"] = [ticketed_stream]
     # Only the gateway's own endpoints: the services remember their own Idempotency-Keys, and
     # a proxied body is streamed through, never read here.
     register_idempotency(app, IdempotencyKey, skip_endpoints={"proxy"})
@@ -46,7 +64,6 @@ def create_app(
     if hops:  # behind an ingress: the client is in X-Forwarded-For, not the peer address
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     register_rate_limits(app)
-    register_account_checks(app)
     upstreams = Upstreams(
         urls or upstream_urls(),
         connect_timeout=float(os.environ.get("UPSTREAM_CONNECT_TIMEOUT", 2)),
@@ -61,14 +78,22 @@ def create_app(
     return app
 
 
-def register_account_checks(app: Flask) -> None:
-    """At the gateway a token stops working as soon as its user is disabled or changes role."""
+def ticketed_stream() -> bool:
+    return (
+        request.path == "/api/v1/notifications/stream"
+        and "ticket" in request.args
+        and "Authorization" not in request.headers
+    )
 
-    @app.before_request
-    def account_still_valid():
-        identity = g.get("identity")
-        if identity is not None:
-            ensure_still_valid(session=current_session(), identity=identity)
+
+def register_jwks(app: Flask, keys: SigningKeys) -> None:
+    """The public keys tokens are signed with, by `kid` (RFC 7517), for every service."""
+
+    @app.get("/.well-known/jwks.json")
+    def jwks():
+        response = jsonify(keys.jwks())
+        response.headers["Cache-Control"] = "public, max-age=300"
+        return response
 
 
 def register_rate_limits(app: Flask) -> None:
@@ -80,4 +105,5 @@ def register_rate_limits(app: Flask) -> None:
         storage_uri=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
     )
     login = limiter.limit(os.environ.get("LOGIN_RATE_LIMIT", "30 per minute"))
-    app.view_functions["auth.Login"] = login(app.view_functions["auth.Login"])
+    for endpoint in ("auth.Login", "auth.Refresh", "auth.Token"):
+        app.view_functions[endpoint] = login(app.view_functions[endpoint])

@@ -7,10 +7,11 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from gateway.models import User
-from shared.auth import ADMIN, SERVICE, Identity, issue_token, require_role
+from gateway.passwords import hash_password, needs_rehash, verify_password
+from gateway.sessions import TokenPolicy, revoke_user, start_session
+from shared.auth import ADMIN, Identity, require_role
 from shared.cooperative import off_the_loop
 from shared.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unauthorized
 from shared.pagination import Page, paginate_args
@@ -18,14 +19,14 @@ from shared.pagination import Page, paginate_args
 SORTABLE = ("created_at", "updated_at")
 SELF_EDITABLE = {"name", "password"}
 #: Checked against when the email is unknown, so both paths cost one hash check.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+_DUMMY_HASH = hash_password("not-a-real-password")
 
 
 def create_user(*, session: Session, actor: Identity, data: dict[str, Any]) -> User:
     """Admins create users; the email must be new."""
     require_role(actor, ADMIN)
     password = data.pop("password")
-    user = User(**data, password_hash=off_the_loop(generate_password_hash, password))
+    user = User(**data, password_hash=off_the_loop(hash_password, password))
     session.add(user)
     _flush_unique(session, user.email)
     return user
@@ -58,20 +59,37 @@ def update_user(
     user_id: str,
     changes: dict[str, Any],
     expected_version: int | None = None,
+    access_ttl: int = 900,
 ) -> User:
-    """Admins change anyone; a user may change their own name and password."""
+    """Admins change anyone; a user may change their own name and password.
+
+    Disabling a user or changing their role revokes the tokens they hold, everywhere.
+    """
     user = get_user(session=session, user_id=user_id)
-    if not actor.is_admin and not (actor.user_id == user_id and set(changes) <= SELF_EDITABLE):
+    if actor.is_service or not (
+        actor.is_admin or (actor.user_id == user_id and set(changes) <= SELF_EDITABLE)
+    ):
         raise Forbidden("Only an admin may change this (you may change your name and password).")
     if expected_version is not None and expected_version != user.version:
         raise PreconditionFailed("The user was changed since you read it; reload it.")
     _keep_admins_in(actor, user, changes)
     if "password" in changes:
-        user.password_hash = off_the_loop(generate_password_hash, changes.pop("password"))
+        user.password_hash = off_the_loop(hash_password, changes.pop("password"))
+    reason = _revocation_reason(user, changes)
     for name, value in changes.items():
         setattr(user, name, value)
     _flush_unique(session, user.email)
+    if reason:
+        revoke_user(session=session, user_id=user.id, reason=reason, access_ttl=access_ttl)
     return user
+
+
+def _revocation_reason(user: User, changes: dict[str, Any]) -> str | None:
+    if user.is_active and changes.get("is_active") is False:
+        return "deactivated"
+    if "role" in changes and changes["role"] != user.role:
+        return "role_changed"
+    return None
 
 
 def _keep_admins_in(actor: Identity, user: User, changes: dict[str, Any]) -> None:
@@ -82,29 +100,15 @@ def _keep_admins_in(actor: Identity, user: User, changes: dict[str, Any]) -> Non
         raise Conflict("You cannot disable your own account or give up your admin role.")
 
 
-def log_in(*, session: Session, email: str, password: str, secret: str, ttl: int) -> dict:
-    """Exchange an active user's email and password for a signed, expiring token."""
+def log_in(*, session: Session, email: str, password: str, policy: TokenPolicy) -> dict:
+    """Exchange an active user's email and password for an access and a refresh token."""
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    valid = off_the_loop(check_password_hash, user.password_hash if user else _DUMMY_HASH, password)
+    valid = off_the_loop(verify_password, user.password_hash if user else _DUMMY_HASH, password)
     if user is None or not valid or not user.is_active:
         raise Unauthorized("Unknown email or wrong password, or the account is disabled.")
-    identity = Identity(user.id, user.role, user.email, user.name)
-    return {
-        "access_token": issue_token(identity, secret, ttl),
-        "token_type": "Bearer",
-        "expires_in": ttl,
-    }
-
-
-def ensure_still_valid(*, session: Session, identity: Identity) -> None:
-    """A user's token counts only while the account is active and keeps the token's role."""
-    if identity.role == SERVICE:
-        return
-    user = session.get(User, identity.user_id)
-    if user is None or not user.is_active:
-        raise Unauthorized("The account is disabled; ask an admin.")
-    if user.role != identity.role:
-        raise Unauthorized("Your role has changed; log in again.")
+    if needs_rehash(user.password_hash):  # an older hash, or weaker parameters: upgrade it
+        user.password_hash = off_the_loop(hash_password, password)
+    return start_session(session=session, user=user, policy=policy)
 
 
 def ensure_admin(*, session: Session, email: str, password: str, name: str = "Admin") -> bool:
@@ -118,7 +122,7 @@ def ensure_admin(*, session: Session, email: str, password: str, name: str = "Ad
             name=name,
             role=ADMIN,
             is_active=True,
-            password_hash=generate_password_hash(password),
+            password_hash=hash_password(password),
         )
     )
     session.flush()

@@ -27,6 +27,9 @@ export SALES_DATABASE_URL=${SALES_DATABASE_URL:-sqlite:///$CRM_VAR_DIR/sales.db}
 export SUPPORT_DATABASE_URL=${SUPPORT_DATABASE_URL:-sqlite:///$CRM_VAR_DIR/support.db}
 export NOTIFICATIONS_DATABASE_URL=${NOTIFICATIONS_DATABASE_URL:-sqlite:///$CRM_VAR_DIR/notifications.db}
 export BILLING_DATABASE_URL=${BILLING_DATABASE_URL:-sqlite:///$CRM_VAR_DIR/billing.db}
+# Services find the gateway (users, service tokens, revocations) and its public keys here.
+export USERS_URL=${USERS_URL:-http://127.0.0.1:$GATEWAY_PORT}
+export JWKS_URL=${JWKS_URL:-$USERS_URL/.well-known/jwks.json}
 export CRM_ADMIN_EMAIL=${CRM_ADMIN_EMAIL:-admin@crm.local}
 export CRM_ADMIN_PASSWORD=${CRM_ADMIN_PASSWORD:-admin12345}
 if [ -t 1 ]; then export LOG_FORMAT=${LOG_FORMAT:-console}; fi

@@ -1,9 +1,13 @@
-"""Signed, expiring JWTs and the caller's identity. No Flask here: views pass `Identity` down."""
+"""Verifying the gateway's signed, expiring JWTs, and the caller's identity and rules.
+
+Only the gateway signs (gateway/tokens.py); every process verifies with public keys only
+(shared/keys.py). No Flask here: views pass `Identity` down.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import jwt
 
@@ -11,7 +15,8 @@ from shared.errors import Forbidden, Unauthorized
 
 ISSUER = "crm-gateway"
 AUDIENCE = "crm"
-ALGORITHM = "HS256"
+ALGORITHM = "EdDSA"
+REQUIRED_CLAIMS = ["exp", "iat", "sub", "iss", "aud", "jti"]
 
 ADMIN = "admin"
 SALES_MANAGER = "sales_manager"
@@ -27,61 +32,79 @@ MANAGERS = frozenset({ADMIN, SALES_MANAGER, MARKETING_MANAGER})
 
 @dataclass(frozen=True)
 class Identity:
-    """Who is calling: a user of the gateway, or another service."""
+    """Who is calling: a user of the gateway, or another service with its scopes."""
 
     user_id: str
     role: str
     email: str = ""
     name: str = ""
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    #: The login session the token belongs to (a user's), for logging out.
+    session_id: str | None = None
+    #: When the token was issued (seconds since the epoch), for revocations.
+    issued_at: float = 0.0
+
+    @property
+    def is_service(self) -> bool:
+        return self.role == SERVICE
 
     @property
     def is_admin(self) -> bool:
-        return self.role in {ADMIN, SERVICE}
+        return self.role == ADMIN
 
     @property
     def is_manager(self) -> bool:
-        return self.role in MANAGERS or self.role == SERVICE
+        return self.role in MANAGERS
 
 
-def issue_token(identity: Identity, secret: str, ttl_seconds: int) -> str:
-    now = datetime.now(UTC)
-    claims = {
-        "sub": identity.user_id,
-        "role": identity.role,
-        "email": identity.email,
-        "name": identity.name,
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "iat": now,
-        "exp": now + timedelta(seconds=ttl_seconds),
-    }
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+class KeySet(Protocol):
+    """Public keys by `kid` (shared/keys.py)."""
+
+    def key_for(self, kid: str | None) -> Any: ...
 
 
-def service_token(service: str, secret: str, ttl_seconds: int = 300) -> str:
-    """A short-lived token one service presents to another."""
-    return issue_token(Identity(f"service:{service}", SERVICE, name=service), secret, ttl_seconds)
-
-
-def verify_token(token: str, secret: str) -> Identity:
-    """Decode and check signature, expiry, issuer and audience; raise Unauthorized otherwise."""
+def verify_token(token: str, keys: KeySet) -> Identity:
+    """Check signature, algorithm, expiry, issuer and audience; raise Unauthorized otherwise."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("The token is invalid.") from exc
+    if header.get("alg") != ALGORITHM:
+        raise Unauthorized("The token is invalid.")
+    key = keys.key_for(header.get("kid"))  # UpstreamUnavailable when no keys can be had
+    if key is None:
+        raise Unauthorized("The token is invalid.")
     try:
         claims = jwt.decode(
             token,
-            secret,
+            key,
             algorithms=[ALGORITHM],
             audience=AUDIENCE,
             issuer=ISSUER,
-            options={"require": ["exp", "sub", "iss", "aud"]},
+            options={"require": REQUIRED_CLAIMS},
+            leeway=5,
         )
     except jwt.ExpiredSignatureError as exc:
-        raise Unauthorized("The token has expired; log in again.") from exc
+        raise Unauthorized("The token has expired; refresh it or log in again.") from exc
     except jwt.PyJWTError as exc:
         raise Unauthorized("The token is invalid.") from exc
+    return identity_of(claims)
+
+
+def identity_of(claims: dict[str, Any]) -> Identity:
     role = claims.get("role")
     if role not in (*ROLES, SERVICE):
         raise Unauthorized("The token carries no known role.")
-    return Identity(claims["sub"], role, claims.get("email", ""), claims.get("name", ""))
+    scopes = claims.get("scope", "") if role == SERVICE else ""
+    return Identity(
+        str(claims["sub"]),
+        role,
+        str(claims.get("email", "")),
+        str(claims.get("name", "")),
+        scopes=frozenset(str(scopes).split()),
+        session_id=claims.get("sid"),
+        issued_at=float(claims["iat"]),
+    )
 
 
 def bearer_token(header: str | None) -> str:
@@ -94,16 +117,26 @@ def bearer_token(header: str | None) -> str:
 
 
 def require_role(actor: Identity, *roles: str) -> None:
-    """Admins pass always; everyone else must hold one of `roles`."""
+    """Admins pass always; users of `roles` too; a service token never does."""
+    if actor.is_service:
+        raise Forbidden("A service token may not do this; it is for users.")
     if actor.is_admin or actor.role in roles:
         return
     raise Forbidden(f"The role '{actor.role}' may not do this.")
 
 
-def require_service(actor: Identity) -> None:
-    """Only another service's token passes, not even an admin's: for service-to-service calls."""
-    if actor.role != SERVICE:
+def require_user(actor: Identity) -> None:
+    """Only a user's token passes: for what a person does (their inbox, their own records)."""
+    if actor.is_service:
+        raise Forbidden("A service token may not do this; it is for users.")
+
+
+def require_scope(actor: Identity, scope: str) -> None:
+    """Only a service token granted `scope` passes, not even an admin's."""
+    if not actor.is_service:
         raise Forbidden("Only another service may call this endpoint.")
+    if scope not in actor.scopes:
+        raise Forbidden(f"The service token lacks the scope '{scope}'.")
 
 
 def ensure_can_change(actor: Identity, owner_id: str | None) -> None:

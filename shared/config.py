@@ -5,13 +5,34 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-DEFAULT_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789"
+#: The development key pair: the gateway signs with the private half unless JWT_PRIVATE_KEY is
+#: set, and every process trusts the public half unless told otherwise. Production refuses it.
+DEV_JWT_PRIVATE_KEY = """-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIHVvSpo4B5f68NqVoymZ05a6O+7h44bfjjpXdtrfOBTB
+-----END PRIVATE KEY-----
+"""
+DEV_JWT_PUBLIC_KEY = """-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAEbWhQHuajTQ3VAzw2iUw1olGbOPIyw5iKLLulghR5FE=
+-----END PUBLIC KEY-----
+"""
+#: A service's client secret for the gateway's client-credentials grant, in development.
+DEV_CLIENT_SECRET_PREFIX = "dev-only-client-secret-"
 DEFAULT_ADMIN_PASSWORD = "admin12345"
 DEVELOPMENT_ENVS = {"development", "test"}
 #: The largest attachment file (CRM_ATTACHMENT_MAX_BYTES): 25 MiB.
 DEFAULT_ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024
 #: What a multipart upload may add to its file: boundaries, part headers, record_type, record_id.
 MULTIPART_ALLOWANCE_BYTES = 64 * 1024
+
+
+def _jwks_url(env) -> str:
+    """JWKS_URL; in production, the gateway's (USERS_URL) unless keys are pinned."""
+    if env.get("JWKS_URL"):
+        return env["JWKS_URL"]
+    production = env.get("CRM_ENV", "development") not in DEVELOPMENT_ENVS
+    if production and not env.get("JWT_PUBLIC_KEYS"):
+        return env.get("USERS_URL", Settings.users_url).rstrip("/") + "/.well-known/jwks.json"
+    return ""
 
 
 class ConfigError(RuntimeError):
@@ -32,8 +53,14 @@ class Settings:
     env: str = "development"
     database_url: str = ""
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
-    jwt_secret: str = DEFAULT_JWT_SECRET
-    jwt_ttl_seconds: int = 3600
+    #: Access tokens' lifetime; refresh tokens renew them (the gateway's JWT_REFRESH_TTL_SECONDS).
+    jwt_ttl_seconds: int = 900
+    #: Public keys to trust, pinned (PEM); ignored when `jwks_url` is set.
+    jwt_public_keys: str = DEV_JWT_PUBLIC_KEY
+    #: Where the gateway publishes its public keys; fetched and cached with rotation.
+    jwks_url: str = ""
+    #: This service's own secret for a service token from the gateway (SERVICE_CLIENT_SECRET).
+    client_secret: str = ""
     users_url: str = "http://127.0.0.1:8080"
     contacts_url: str = "http://127.0.0.1:8001"
     support_url: str = "http://127.0.0.1:8003"
@@ -56,8 +83,10 @@ class Settings:
             env=env.get("CRM_ENV", "development"),
             database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir}/{service}.db",
             amqp_url=env.get("AMQP_URL", cls.amqp_url),
-            jwt_secret=env.get("JWT_SECRET", DEFAULT_JWT_SECRET),
-            jwt_ttl_seconds=int(env.get("JWT_TTL_SECONDS", "3600")),
+            jwt_ttl_seconds=int(env.get("JWT_TTL_SECONDS", "900")),
+            jwt_public_keys=env.get("JWT_PUBLIC_KEYS", DEV_JWT_PUBLIC_KEY),
+            jwks_url=_jwks_url(env),
+            client_secret=env.get("SERVICE_CLIENT_SECRET", ""),
             users_url=env.get("USERS_URL", cls.users_url),
             contacts_url=env.get("CONTACTS_URL", cls.contacts_url),
             support_url=env.get("SUPPORT_URL", cls.support_url),
@@ -75,8 +104,12 @@ class Settings:
         if not self.is_production:
             return
         problems = []
-        if self.jwt_secret == DEFAULT_JWT_SECRET or len(self.jwt_secret) < 32:
-            problems.append("JWT_SECRET must be set to a random value of 32+ characters")
+        if not self.jwks_url and DEV_JWT_PUBLIC_KEY.strip() in self.jwt_public_keys:
+            problems.append("the development signing key must not be trusted: set JWKS_URL")
+        if self.service != "gateway" and self.service_client_secret.startswith(
+            DEV_CLIENT_SECRET_PREFIX
+        ):
+            problems.append("SERVICE_CLIENT_SECRET must be set to this service's own secret")
         if "guest:guest@" in self.amqp_url:
             problems.append("AMQP_URL must not use the guest account")
         if self.database_url.startswith("sqlite"):
@@ -85,6 +118,10 @@ class Settings:
             problems.append("CRM_ADMIN_PASSWORD must not be the development default")
         if problems:
             raise ConfigError("refusing to start in production: " + "; ".join(problems))
+
+    @property
+    def service_client_secret(self) -> str:
+        return self.client_secret or f"{DEV_CLIENT_SECRET_PREFIX}{self.service}"
 
     @property
     def attachment_max_bytes(self) -> int:

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import requests
 
-from shared.auth import service_token
+from shared.credentials import Credentials
 from shared.errors import UpstreamUnavailable
 
 
@@ -18,17 +18,16 @@ class UserDirectory(Protocol):
 class HttpUserDirectory:
     """Asks the gateway with a service token, pooled connection and short timeouts."""
 
-    def __init__(self, base_url: str, service: str, secret: str, timeout: float = 3.0) -> None:
+    def __init__(self, base_url: str, credentials: Credentials, timeout: float = 3.0) -> None:
         self.base_url = base_url.rstrip("/")
-        self.service = service
-        self.secret = secret
+        self.credentials = credentials
         self.timeout = timeout
         self.http = requests.Session()
 
     def exists(self, user_id: str) -> bool:
         if user_id in {"", ".", ".."}:  # a dot segment would name the collection, not a user
             return False
-        token = service_token(self.service, self.secret)
+        token = self.credentials.token()
         try:
             response = self.http.get(
                 f"{self.base_url}/api/v1/users/{quote(user_id, safe='')}",

@@ -12,12 +12,15 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from shared.api import Api, unstorable
-from shared.auth import Identity, bearer_token, verify_token
+from shared.auth import Identity, KeySet, bearer_token, verify_token
 from shared.config import Settings
+from shared.credentials import Credentials, gateway_credentials
 from shared.db import Database
 from shared.errors import (
     DomainError,
+    Forbidden,
     PreconditionFailed,
+    Unauthorized,
     handle_domain_error,
     problem,
     register_error_handlers,
@@ -25,7 +28,9 @@ from shared.errors import (
 from shared.health import run_checks
 from shared.ids import new_id
 from shared.jsonio import ExactJSONProvider
+from shared.keys import trusted_keys
 from shared.logs import configure_logging, get_logger, request_id_var
+from shared.revocations import RevocationFeed, gateway_feed
 
 API_PREFIX = "/api/v1"
 PUBLIC_PATHS = {f"{API_PREFIX}/openapi.json"}
@@ -42,8 +47,17 @@ def create_base_app(
     blueprints: Iterable = (),
     authenticate: bool = True,
     serve_openapi: bool = True,
+    keys: KeySet | None = None,
+    credentials: Credentials | None = None,
+    revocations: RevocationFeed | None = None,
+    service_scopes: dict[str, str] | None = None,
 ) -> Flask:
-    """The factory every service's `create_app` calls: a short list of register_* steps."""
+    """The factory every service's `create_app` calls: a short list of register_* steps.
+
+    `keys` verify tokens (default: the gateway's public keys), `credentials` give this
+    service's own token for calls to others, `revocations` is the deny list, and
+    `service_scopes` names the scope a service token needs per endpoint beyond reading.
+    """
     configure_logging(settings.service, settings.log_level)
     app = Flask(name)
     app.json = ExactJSONProvider(app)
@@ -61,8 +75,16 @@ def create_base_app(
     register_request_ids(app)
     register_body_limits(app)
     register_path_guard(app)
+    if credentials is None and settings.service != "gateway":
+        credentials = gateway_credentials(settings)
+    app.extensions["credentials"] = credentials
     if authenticate:
-        register_authentication(app, settings.jwt_secret)
+        if revocations is None and credentials is not None:
+            revocations = RevocationFeed(gateway_feed(settings.users_url, credentials))
+        app.extensions["revocations"] = revocations
+        app.config["READ_SCOPE"] = f"{settings.service}:read"
+        app.config["SERVICE_SCOPES"] = service_scopes or {}
+        register_authentication(app, keys or trusted_keys(settings))
     if database is not None:
         register_session(app, database)
         from shared.deadline import register_deadlines  # it builds on this module
@@ -148,17 +170,41 @@ def register_path_guard(app: Flask) -> None:
         return None
 
 
-def register_authentication(app: Flask, secret: str) -> None:
-    """Every /api/v1 path needs a valid token, gateway or not."""
+def register_authentication(app: Flask, keys: KeySet) -> None:
+    """Every /api/v1 path needs a valid, unrevoked token, gateway or not.
+
+    A service token reads (`<service>:read`) and does only what the endpoint's scope in
+    `SERVICE_SCOPES` allows; its domain rules never treat it as a user, let alone an admin.
+    """
 
     @app.before_request
     def authenticate():
         if not request.path.startswith(API_PREFIX) or request.path in PUBLIC_PATHS:
             return None
+        if request.method == "OPTIONS":
+            return None
         if request.endpoint in current_app.config.get("PUBLIC_ENDPOINTS", ()):
             return None
-        g.identity = verify_token(bearer_token(request.headers.get("Authorization")), secret)
+        if any(allowed() for allowed in current_app.config.get("PUBLIC_REQUESTS", ())):
+            return None
+        identity = verify_token(bearer_token(request.headers.get("Authorization")), keys)
+        revocations = current_app.extensions.get("revocations")
+        if revocations is not None and revocations.refuses(identity):
+            raise Unauthorized("The token was revoked (logged out, disabled or role changed).")
+        if identity.is_service:
+            check_scope(identity)
+        g.identity = identity
         return None
+
+
+def check_scope(identity: Identity) -> None:
+    needed = current_app.config["SERVICE_SCOPES"].get(request.endpoint)
+    if needed is None and request.method in {"GET", "HEAD"}:
+        needed = current_app.config["READ_SCOPE"]
+    if needed is None:
+        raise Forbidden("A service token may not do this; it is for users.")
+    if needed not in identity.scopes:
+        raise Forbidden(f"The service token lacks the scope '{needed}'.")
 
 
 def current_identity() -> Identity:

@@ -1,5 +1,6 @@
 """/api/v1/users"""
 
+from flask import current_app
 from flask.views import MethodView
 
 from gateway import users
@@ -49,5 +50,6 @@ class UserById(MethodView):
             user_id=user_id,
             changes=changes,
             expected_version=if_match_version(),
+            access_ttl=current_app.extensions["token_policy"].access_ttl,
         )
         return user, {"ETag": etag_of(user)}

@@ -13,6 +13,7 @@ from services.billing.models import IdempotencyKey
 from services.billing.ports.clock import Clock, SystemClock
 from services.billing.ports.sales import HttpSales, SalesPort
 from shared.config import Settings
+from shared.credentials import Credentials
 from shared.db import Database
 from shared.idempotency import register_idempotency
 from shared.web import create_base_app
@@ -25,6 +26,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     database: Database | None = None,
+    credentials: Credentials | None = None,
     sales: SalesPort | None = None,
     clock: Clock | None = None,
 ) -> Flask:
@@ -36,10 +38,13 @@ def create_app(
         database,
         title="CRM billing service",
         blueprints=(invoices.blp, items.blp, reports.blp),
+        credentials=credentials,
     )
     register_idempotency(app, IdempotencyKey)
     app.extensions["sales"] = sales or HttpSales(
-        os.environ.get("SALES_URL", DEFAULT_SALES_URL), settings.jwt_secret, settings.http_timeout
+        os.environ.get("SALES_URL", DEFAULT_SALES_URL),
+        app.extensions["credentials"],
+        settings.http_timeout,
     )
     app.extensions["clock"] = clock or SystemClock()
     app.extensions["payment_terms_days"] = terms_days(settings.extra)

@@ -13,11 +13,13 @@ from services.contacts.api import (
     taggings,
     tags,
 )
+from services.contacts.domain.conversions import CONVERSIONS_SCOPE
 from services.contacts.models import IdempotencyKey
 from services.contacts.ports.records import HttpRecords, RecordsPort
 from services.contacts.ports.support import HttpSupport, SupportPort
 from services.contacts.storage import Storage, storage_from_settings
 from shared.config import Settings
+from shared.credentials import Credentials
 from shared.db import Database
 from shared.idempotency import register_idempotency
 from shared.users import HttpUserDirectory, UserDirectory
@@ -30,6 +32,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     database: Database | None = None,
+    credentials: Credentials | None = None,
     users: UserDirectory | None = None,
     support: SupportPort | None = None,
     records: RecordsPort | None = None,
@@ -51,15 +54,20 @@ def create_app(
             taggings.blp,
             attachments.blp,
         ),
+        credentials=credentials,
+        service_scopes={
+            "conversions.Conversions": CONVERSIONS_SCOPE,
+            "conversions.ConversionByLead": CONVERSIONS_SCOPE,
+        },
     )
     # An upload's multipart body may hold a whole file; everything else keeps the usual limit.
     app.config["BODY_LIMITS"]["attachments.Attachments"] = settings.upload_max_bytes
     register_idempotency(app, IdempotencyKey)
     app.extensions["users"] = users or HttpUserDirectory(
-        settings.users_url, SERVICE, settings.jwt_secret, settings.http_timeout
+        settings.users_url, app.extensions["credentials"], settings.http_timeout
     )
     app.extensions["support"] = support or HttpSupport(
-        settings.support_url, settings.jwt_secret, settings.http_timeout
+        settings.support_url, app.extensions["credentials"], settings.http_timeout
     )
     owners = {
         "sales": settings.sales_url,
@@ -67,7 +75,7 @@ def create_app(
         "billing": settings.billing_url,
     }
     app.extensions["records"] = records or HttpRecords(
-        owners, settings.jwt_secret, settings.http_timeout
+        owners, app.extensions["credentials"], settings.http_timeout
     )
     app.extensions["storage"] = storage or storage_from_settings(
         settings.extra, settings.extra.get("CRM_VAR_DIR", "var")

@@ -8,6 +8,7 @@ from services.notifications.api import notifications
 from services.notifications.models import IdempotencyKey
 from services.notifications.stream import StreamConfig
 from shared.config import Settings
+from shared.credentials import Credentials
 from shared.db import Database
 from shared.idempotency import register_idempotency
 from shared.web import create_base_app
@@ -15,7 +16,12 @@ from shared.web import create_base_app
 SERVICE = "notifications"
 
 
-def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    credentials: Credentials | None = None,
+) -> Flask:
     settings = settings or Settings.from_env(SERVICE)
     database = database or Database(settings.database_url)
     app = create_base_app(
@@ -24,6 +30,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         database,
         title="CRM notifications service",
         blueprints=(notifications.blp,),
+        credentials=credentials,
     )
     register_idempotency(app, IdempotencyKey)
     app.extensions["stream"] = StreamConfig.from_settings(settings)

@@ -8,6 +8,7 @@ from services.sales.api import campaigns, leads, opportunities, products, report
 from services.sales.contacts import ContactsPort, HttpContacts
 from services.sales.models import IdempotencyKey
 from shared.config import Settings
+from shared.credentials import Credentials
 from shared.db import Database
 from shared.idempotency import register_idempotency
 from shared.users import HttpUserDirectory, UserDirectory
@@ -20,6 +21,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     database: Database | None = None,
+    credentials: Credentials | None = None,
     users: UserDirectory | None = None,
     contacts: ContactsPort | None = None,
 ) -> Flask:
@@ -31,14 +33,15 @@ def create_app(
         database,
         title="CRM sales service",
         blueprints=(campaigns.blp, leads.blp, opportunities.blp, products.blp, reports.blp),
+        credentials=credentials,
     )
     register_idempotency(app, IdempotencyKey)
     app.extensions["users"] = users or HttpUserDirectory(
-        settings.users_url, SERVICE, settings.jwt_secret, settings.http_timeout
+        settings.users_url, app.extensions["credentials"], settings.http_timeout
     )
     app.extensions["contacts"] = contacts or HttpContacts(
         settings.contacts_url,
-        settings.jwt_secret,
+        app.extensions["credentials"],
         settings.http_timeout,
     )
     return app

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 import requests
 
 from shared import jsonio
-from shared.auth import service_token
+from shared.credentials import Credentials
 from shared.deadline import deadline_header
 from shared.errors import Conflict, UpstreamFailed, UpstreamUnavailable, ValidationFailed
 from shared.ids import new_id
@@ -31,15 +31,15 @@ class ContactsPort(Protocol):
 class HttpContacts:
     """Calls the contacts service with a service token, pooled, with connect/read timeouts."""
 
-    def __init__(self, base_url: str, secret: str, timeout: float = 5.0) -> None:
+    def __init__(self, base_url: str, credentials: Credentials, timeout: float = 5.0) -> None:
         self.base_url = base_url.rstrip("/")
-        self.secret = secret
+        self.credentials = credentials
         self.timeout = (min(timeout, 2.0), timeout)
         self.http = requests.Session()
 
     def _call(self, method: str, path: str, body: dict | None = None) -> requests.Response:
         headers = {
-            "Authorization": f"Bearer {service_token('sales', self.secret)}",
+            "Authorization": f"Bearer {self.credentials.token()}",
             "X-Request-ID": request_id_var.get() or new_id(),
             **deadline_header(self.timeout[1]),
         }

@@ -12,6 +12,7 @@ from services.support.domain.sla import SlaPolicy, policy_from_env
 from services.support.models import IdempotencyKey
 from services.support.ports.contacts import ContactsPort, HttpContacts
 from shared.config import Settings
+from shared.credentials import Credentials
 from shared.db import Database, utcnow
 from shared.idempotency import register_idempotency
 from shared.users import HttpUserDirectory, UserDirectory
@@ -24,6 +25,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     database: Database | None = None,
+    credentials: Credentials | None = None,
     users: UserDirectory | None = None,
     contacts: ContactsPort | None = None,
     sla: SlaPolicy | None = None,
@@ -37,13 +39,14 @@ def create_app(
         database,
         title="CRM support service",
         blueprints=(cases.blp, reports.blp),
+        credentials=credentials,
     )
     register_idempotency(app, IdempotencyKey)
     app.extensions["users"] = users or HttpUserDirectory(
-        settings.users_url, SERVICE, settings.jwt_secret, settings.http_timeout
+        settings.users_url, app.extensions["credentials"], settings.http_timeout
     )
     app.extensions["contacts"] = contacts or HttpContacts(
-        settings.contacts_url, settings.jwt_secret, settings.http_timeout
+        settings.contacts_url, app.extensions["credentials"], settings.http_timeout
     )
     app.extensions["sla"] = sla or policy_from_env(settings.extra)
     app.extensions["clock"] = clock

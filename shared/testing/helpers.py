@@ -10,8 +10,7 @@ from typing import TypeVar
 
 import pika
 
-from shared.auth import Identity, issue_token
-from shared.config import DEFAULT_JWT_SECRET
+from shared.auth import SERVICE, Identity
 from shared.events import EXCHANGE
 from shared.topology import RETRY_DELAYS_MS, declare_exchange, dlq_name, retry_name
 
@@ -43,19 +42,24 @@ def unique(prefix: str = "t") -> str:
 TEST_TOKEN_TTL = 24 * 3600
 
 
-def token_for(
-    role: str,
-    user_id: str | None = None,
-    secret: str = DEFAULT_JWT_SECRET,
-    ttl: int = TEST_TOKEN_TTL,
-) -> str:
-    return issue_token(
-        Identity(user_id or unique(role), role, f"{role}@example.test", role), secret, ttl
-    )
+#: What `token_for("service")` may do: read every service's records (docs/access.md).
+READER_SCOPES = frozenset(
+    f"{name}:read" for name in ("users", "contacts", "sales", "support", "billing", "notifications")
+)
 
 
-def auth(role: str, user_id: str | None = None, secret: str = DEFAULT_JWT_SECRET) -> dict:
-    return {"Authorization": f"Bearer {token_for(role, user_id, secret)}"}
+def token_for(role: str, user_id: str | None = None, ttl: int = TEST_TOKEN_TTL) -> str:
+    """A user's token, or for `service` a reader service's, signed with the development key."""
+    from shared.testing.tokens import issue_token
+
+    if role == SERVICE:
+        name = user_id or "service:reader"
+        return issue_token(Identity(name, SERVICE, name=name, scopes=READER_SCOPES), ttl)
+    return issue_token(Identity(user_id or unique(role), role, f"{role}@example.test", role), ttl)
+
+
+def auth(role: str, user_id: str | None = None) -> dict:
+    return {"Authorization": f"Bearer {token_for(role, user_id)}"}
 
 
 class EventTap:

@@ -21,7 +21,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from gateway.clients import Clients
 from gateway.proxy import DEFAULT_URLS as GATEWAY_UPSTREAMS
+from gateway.tokens import SigningKeys
 from shared.config import ConfigError, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +50,6 @@ DEPLOYMENTS = WEB | WORKERS
 MODULES = {"gateway": "gateway", **{service: f"services.{service}" for service in SERVICES}}
 DATABASES = {f"crm_{name}" for name in MODULES}
 # Services that learn everything from events and look nobody up (no USERS_URL).
-CALLS_NO_SERVICE = {"notifications"}
 # Processes that hold Server-Sent Events streams run gunicorn's gevent worker class.
 GEVENT = {"gateway", "notifications"}
 
@@ -60,7 +61,13 @@ EXPECTED_IMAGES = {
 INFRASTRUCTURE_IMAGES = ("postgres:", "rabbitmq:")
 # Environment variables that carry credentials: always from crm-secrets, never inline.
 SECRET_ENV = {
-    "JWT_SECRET",
+    "JWT_PRIVATE_KEY",
+    "JWT_PREVIOUS_PUBLIC_KEYS",
+    "SERVICE_CLIENT_SECRET",
+    *(
+        f"SERVICE_CLIENT_SECRET_{name.upper()}"
+        for name in ("contacts", "sales", "support", "billing", "notifications")
+    ),
     "DATABASE_URL",
     "AMQP_URL",
     "POSTGRES_USER",
@@ -513,14 +520,35 @@ def test_prod_runs_in_production_mode_without_the_placeholder_secret():
 
 def test_production_mode_refuses_the_placeholder_secret_values():
     placeholders = read_documents(K8S / "base" / "secret.yaml")[0]["stringData"]
+    with pytest.raises(ConfigError, match="JWT_PRIVATE_KEY"):
+        SigningKeys.from_env({"JWT_PRIVATE_KEY": placeholders["JWT_PRIVATE_KEY"]}, production=True)
+    with pytest.raises(ConfigError, match="SERVICE_CLIENT_SECRET"):
+        Clients.from_env(placeholders, production=True)
     environ = {
         "CRM_ENV": "production",
-        "DATABASE_URL": placeholders["GATEWAY_DATABASE_URL"],
-        "JWT_SECRET": placeholders["JWT_SECRET"],
+        "DATABASE_URL": placeholders["CONTACTS_DATABASE_URL"],
+        "SERVICE_CLIENT_SECRET": placeholders["SERVICE_CLIENT_SECRET_CONTACTS"],
         "AMQP_URL": placeholders["AMQP_URL"],
     }
-    with pytest.raises(ConfigError, match="JWT_SECRET"):
-        Settings.from_env("gateway", environ)
+    with pytest.raises(ConfigError, match="SERVICE_CLIENT_SECRET"):
+        Settings.from_env("contacts", environ)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_only_the_gateway_holds_the_signing_key_and_each_service_its_own_secret(overlay):
+    for name, deployment in of_kind(rendered(overlay), "Deployment").items():
+        env = env_of(pod_spec(deployment)["containers"][0])
+        if name == "gateway":
+            assert secret_key(deployment, "JWT_PRIVATE_KEY") == "JWT_PRIVATE_KEY"
+            assert "SERVICE_CLIENT_SECRET" not in env
+            continue
+        assert not {"JWT_PRIVATE_KEY", "JWT_PREVIOUS_PUBLIC_KEYS"} & set(env), name
+        service = name.removesuffix("-worker")
+        assert secret_key(deployment, "SERVICE_CLIENT_SECRET") == (
+            f"SERVICE_CLIENT_SECRET_{service.upper()}"
+        ), name
+        others = {v for v in env if v.startswith("SERVICE_CLIENT_SECRET_")}
+        assert not others, name
 
 
 def test_postgres_creates_every_database_the_urls_name_in_compose_and_in_k8s():
@@ -620,6 +648,10 @@ def test_network_policies_open_exactly_the_intended_paths(overlay):
         (pods["contacts"], pods["gateway"], 8080),
         (pods["contacts-worker"], pods["gateway"], 8080),
         (pods["sales"], pods["gateway"], 8080),
+        # Service tokens, public keys and revocations come from the gateway.
+        (pods["support"], pods["gateway"], 8080),
+        (pods["billing"], pods["gateway"], 8080),
+        (pods["notifications"], pods["gateway"], 8080),
         (pods["sales"], pods["contacts"], 8001),
         # A tagged record the contacts replica does not know yet (docs/tags.md).
         (pods["contacts"], pods["sales"], 8002),
@@ -654,8 +686,8 @@ def test_network_policies_open_exactly_the_intended_paths(overlay):
         (pods["contacts-worker"], pods["billing"], 8004),
         (pods["sales-worker"], pods["contacts"], 8001),
         (pods["sales-worker"], pods["gateway"], 8080),
-        # Notifications learns everything from events: it calls no service, no service calls it.
-        (pods["notifications"], pods["gateway"], 8080),
+        # Notifications learns everything from events: it calls no service but the gateway,
+        # no service calls it.
         (pods["notifications-worker"], pods["gateway"], 8080),
         (pods["contacts"], pods["notifications"], 8005),
         (pods["sales"], pods["notifications"], 8005),
@@ -718,14 +750,15 @@ def test_compose_project_services_run_existing_entry_points_in_development_mode(
         assert entry_point_problem(service["command"]) is None, name
         env = service["environment"]
         assert env["CRM_ENV"] == "development", name
-        assert "dev" in env["JWT_SECRET"] and len(env["JWT_SECRET"]) >= 32, name
+        assert "JWT_PRIVATE_KEY" not in env and "SERVICE_CLIENT_SECRET" not in env, name
+        assert env["JWKS_URL"] == f"http://gateway:{GATEWAY_PORT}/.well-known/jwks.json", name
         database = databases[module_of(service["command"])]
         assert env["DATABASE_URL"].endswith(f"@postgres:5432/{database}"), name
     for service, (web_port, health_port) in SERVICES.items():
         assert services[service]["environment"]["PORT"] == str(web_port), service
         assert services[f"{service}-worker"]["environment"]["HEALTH_PORT"] == str(health_port)
-        if service not in CALLS_NO_SERVICE:
-            assert services[service]["environment"]["USERS_URL"] == f"http://gateway:{GATEWAY_PORT}"
+        # every service gets its service token and the revocations from the gateway
+        assert services[service]["environment"]["USERS_URL"] == f"http://gateway:{GATEWAY_PORT}"
     assert services["sales"]["environment"]["CONTACTS_URL"] == "http://contacts:8001"
 
 
@@ -740,6 +773,8 @@ def test_compose_service_urls_name_services_on_the_ports_they_listen_on():
         for variable, url in service.get("environment", {}).items():
             if not variable.endswith("_URL") or variable in {"DATABASE_URL", "AMQP_URL"}:
                 continue
+            if variable == "JWKS_URL":
+                url = url.removesuffix("/.well-known/jwks.json")
             host, port = host_and_port(url)
             assert host in services, f"{name}: {variable} names no compose service"
             assert services[host]["environment"]["PORT"] == str(port), f"{name}: {variable}"

@@ -19,11 +19,13 @@ from services.contacts.domain.contacts import add_contact
 from services.contacts.domain.removals import forget_records
 from services.contacts.events import record_event
 from services.contacts.models import Company, Contact, Conversion, Interaction
-from shared.auth import Identity, require_service
+from shared.auth import Identity, require_scope
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.logs import get_logger
 
 ACTIVE, CANCELLED = "active", "cancelled"
+#: The scope a service token needs to convert leads (only sales holds it).
+CONVERSIONS_SCOPE = "contacts:conversions"
 #: How many contacts with the same email a 409 lists.
 MAX_CANDIDATES = 20
 log = get_logger(__name__)
@@ -33,7 +35,7 @@ def convert_lead(
     *, session: Session, actor: Identity, data: dict[str, Any]
 ) -> tuple[Conversion, bool]:
     """Create or attach the lead's company and contact; True when converted by this call."""
-    require_service(actor)
+    require_scope(actor, CONVERSIONS_SCOPE)
     previous = _find(session, data["lead_id"])
     if previous is not None and previous.status == ACTIVE:
         return previous, False
@@ -52,7 +54,7 @@ def convert_lead(
 
 def get_conversion(*, session: Session, actor: Identity, lead_id: str) -> Conversion:
     """The stored result of converting a lead, or NotFound."""
-    require_service(actor)
+    require_scope(actor, CONVERSIONS_SCOPE)
     conversion = _find(session, lead_id)
     if conversion is None:
         raise NotFound(f"No conversion for lead '{lead_id}'.")

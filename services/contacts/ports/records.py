@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import requests
 
-from shared.auth import service_token
+from shared.credentials import Credentials
 from shared.deadline import deadline_header
 from shared.errors import UpstreamFailed, UpstreamUnavailable
 from shared.ids import new_id
@@ -37,9 +37,11 @@ class RecordsPort(Protocol):
 class HttpRecords:
     """Asks the owning service with contacts' own service token, pooled, with timeouts."""
 
-    def __init__(self, urls: dict[str, str], secret: str, timeout: float = 5.0) -> None:
+    def __init__(
+        self, urls: dict[str, str], credentials: Credentials, timeout: float = 5.0
+    ) -> None:
         self.urls = {service: url.rstrip("/") for service, url in urls.items()}
-        self.secret = secret
+        self.credentials = credentials
         self.timeout = (min(timeout, 2.0), timeout)
         self.http = requests.Session()
 
@@ -48,7 +50,7 @@ class HttpRecords:
         if record_id in {"", ".", ".."}:  # a dot segment would name the collection, not a record
             return False
         headers = {
-            "Authorization": f"Bearer {service_token('contacts', self.secret)}",
+            "Authorization": f"Bearer {self.credentials.token()}",
             "X-Request-ID": request_id_var.get() or new_id(),
             **deadline_header(self.timeout[1]),
         }

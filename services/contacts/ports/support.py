@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import requests
 
-from shared.auth import service_token
+from shared.credentials import Credentials
 from shared.deadline import deadline_header
 from shared.errors import UpstreamFailed, UpstreamUnavailable
 from shared.ids import new_id
@@ -23,9 +23,9 @@ class SupportPort(Protocol):
 class HttpSupport:
     """Asks the support service with contacts' own service token, pooled, with timeouts."""
 
-    def __init__(self, base_url: str, secret: str, timeout: float = 5.0) -> None:
+    def __init__(self, base_url: str, credentials: Credentials, timeout: float = 5.0) -> None:
         self.base_url = base_url.rstrip("/")
-        self.secret = secret
+        self.credentials = credentials
         self.timeout = (min(timeout, 2.0), timeout)
         self.http = requests.Session()
 
@@ -33,7 +33,7 @@ class HttpSupport:
         if case_id in {"", ".", ".."}:  # a dot segment would name the collection, not a record
             return False
         headers = {
-            "Authorization": f"Bearer {service_token('contacts', self.secret)}",
+            "Authorization": f"Bearer {self.credentials.token()}",
             "X-Request-ID": request_id_var.get() or new_id(),
             **deadline_header(self.timeout[1]),
         }

@@ -2,6 +2,7 @@
 
 import pytest
 
+from shared.testing.tokens import SignedCredentials
 from shared.users import HttpUserDirectory
 
 
@@ -17,14 +18,14 @@ class Recording:
 
 @pytest.mark.parametrize("user_id", ["", ".", ".."])
 def test_a_dot_segment_is_no_user_and_is_never_asked_for(user_id):
-    directory = HttpUserDirectory("http://127.0.0.1:1", "contacts", "secret")
+    directory = HttpUserDirectory("http://127.0.0.1:1", SignedCredentials("contacts"))
     directory.http = Recording()
     assert directory.exists(user_id) is False
     assert directory.http.urls == []
 
 
 def test_an_id_with_a_slash_or_a_question_mark_stays_one_path_segment():
-    directory = HttpUserDirectory("http://127.0.0.1:1", "contacts", "secret")
+    directory = HttpUserDirectory("http://127.0.0.1:1", SignedCredentials("contacts"))
     directory.http = Recording()
     assert directory.exists("a/../b?x=1") is False
     assert directory.http.urls == ["http://127.0.0.1:1/api/v1/users/a%2F..%2Fb%3Fx%3D1"]

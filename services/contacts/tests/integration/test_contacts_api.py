@@ -2,12 +2,13 @@
 
 import json
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
 from services.contacts.models import Company, Contact, OutboxEvent
-from shared.auth import Identity, issue_token
-from shared.config import DEFAULT_JWT_SECRET
+from shared.auth import Identity
 from shared.testing.helpers import auth, unique
+from shared.testing.tokens import claims_for, issue_token, sign
 
 
 def make_company(client, headers, **fields):
@@ -121,10 +122,10 @@ def test_no_token_tampered_token_and_expired_token_are_401(client):
     token = auth("sdr")["Authorization"]
     tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     assert client.get("/api/v1/contacts", headers={"Authorization": tampered}).status_code == 401
-    expired = issue_token(Identity("u", "sdr"), DEFAULT_JWT_SECRET, ttl_seconds=-5)
+    expired = issue_token(Identity("u", "sdr"), ttl_seconds=-60)
     response = client.get("/api/v1/contacts", headers={"Authorization": f"Bearer {expired}"})
     assert response.status_code == 401 and "expired" in response.json["detail"]
-    forged = issue_token(Identity("u", "admin"), "another-secret-entirely-0123456789", 60)
+    forged = sign(claims_for(Identity("u", "admin"), 60), key=Ed25519PrivateKey.generate())
     assert (
         client.get("/api/v1/contacts", headers={"Authorization": f"Bearer {forged}"}).status_code
         == 401

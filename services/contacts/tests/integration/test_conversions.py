@@ -9,10 +9,10 @@ from sqlalchemy import func, select, text
 from services.contacts.domain import conversions
 from services.contacts.domain.conversions import convert_lead
 from services.contacts.models import Company, Contact, Conversion, OutboxEvent
-from shared.auth import ROLES, SERVICE, Identity, service_token
-from shared.config import DEFAULT_JWT_SECRET
+from shared.auth import ROLES, SERVICE, Identity
 from shared.ids import new_id
 from shared.testing.helpers import auth, eventually, unique
+from shared.testing.tokens import service_token_for
 
 URL = "/api/v1/conversions"
 OWNER = "sdr-owner"
@@ -21,7 +21,7 @@ FIELDS = {"lead_id", "company_id", "contact_id", "created_company", "created_con
 
 def sales() -> dict:
     """Fresh for every call: a service token lives five minutes, a test run can take longer."""
-    return {"Authorization": f"Bearer {service_token('sales', DEFAULT_JWT_SECRET)}"}
+    return {"Authorization": f"Bearer {service_token_for('sales')}"}
 
 
 def convert(client, **body):
@@ -64,6 +64,12 @@ def test_only_a_service_token_may_use_conversions_not_even_an_admin(client, cont
         assert client.post(URL, json=body, headers=headers).status_code == 403, role
         assert client.get(f"{URL}/{body['lead_id']}", headers=headers).status_code == 403
         assert client.delete(f"{URL}/{body['lead_id']}", headers=headers).status_code == 403
+    # another service's token, which reads contacts but was never granted conversions
+    support = {"Authorization": f"Bearer {service_token_for('support')}"}
+    assert client.get("/api/v1/contacts", headers=support).status_code == 200
+    for method, path in (("post", URL), ("get", f"{URL}/x"), ("delete", f"{URL}/x")):
+        response = getattr(client, method)(path, json=body, headers=support)
+        assert response.status_code == 403 and "contacts:conversions" in response.json["detail"]
     response = client.post(URL, json=body)
     assert response.status_code == 401
     assert response.content_type == "application/problem+json"
@@ -413,7 +419,7 @@ def _waiting_on_a_lock(database) -> bool:
 
 @pytest.mark.parametrize("backend", ["postgresql"])  # needs row locks a second writer waits on
 def test_two_racing_conversions_of_one_lead_make_one_set_of_records(contacts_db):
-    actor = Identity("service:sales", SERVICE)
+    actor = Identity("service:sales", SERVICE, scopes=frozenset({"contacts:conversions"}))
     lead_id = new_id()
 
     def body() -> dict:

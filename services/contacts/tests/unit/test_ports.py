@@ -4,6 +4,7 @@ import pytest
 
 from services.contacts.ports.records import HttpRecords
 from services.contacts.ports.support import HttpSupport
+from shared.testing.tokens import SignedCredentials
 
 
 class NoCalls:
@@ -13,9 +14,9 @@ class NoCalls:
 
 @pytest.mark.parametrize("record_id", ["", ".", ".."])
 def test_a_dot_segment_names_no_record_and_is_never_asked_for(record_id):
-    records = HttpRecords({"sales": "http://127.0.0.1:1"}, "secret")
+    records = HttpRecords({"sales": "http://127.0.0.1:1"}, SignedCredentials("contacts"))
     records.http = NoCalls()
     assert records.exists("lead", record_id) is False
-    support = HttpSupport("http://127.0.0.1:1", "secret")
+    support = HttpSupport("http://127.0.0.1:1", SignedCredentials("contacts"))
     support.http = NoCalls()
     assert support.case_exists(record_id) is False

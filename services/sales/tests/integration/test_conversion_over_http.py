@@ -9,10 +9,11 @@ from services.contacts.models import Company, Contact
 from services.sales.app import create_app as create_sales
 from services.sales.contacts import HttpContacts
 from services.sales.tests.integration.helpers import SDR, make_lead, make_opportunity, ok
-from shared.config import DEFAULT_JWT_SECRET, Settings
+from shared.config import Settings
 from shared.testing.fixtures import migrated
 from shared.testing.postgres import free_port
 from shared.testing.server import ThreadServer
+from shared.testing.tokens import SignedCredentials
 from shared.users import FakeUserDirectory
 
 CONTACTS_MIGRATIONS = Path(__file__).resolve().parents[3] / "contacts/migrations"
@@ -53,7 +54,9 @@ def contacts_service(tmp_path):
 @pytest.fixture
 def client(sales_db, contacts_service):
     settings = Settings(service="sales", env="test", database_url=sales_db.url)
-    port = HttpContacts(f"http://127.0.0.1:{contacts_service.port}", DEFAULT_JWT_SECRET, 2.0)
+    port = HttpContacts(
+        f"http://127.0.0.1:{contacts_service.port}", SignedCredentials("sales"), 2.0
+    )
     app = create_sales(settings, database=sales_db, users=FakeUserDirectory(), contacts=port)
     return app.test_client()
 

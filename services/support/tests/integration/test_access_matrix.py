@@ -57,4 +57,4 @@ def test_the_matrix_covers_cases_for_every_role():
         "update other",
         "assign owner",
     }
-    assert len({p.values[2] for p in rows}) == 6
+    assert len({p.values[2] for p in rows}) == 7  # six roles and service tokens

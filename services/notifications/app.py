@@ -25,6 +25,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         title="CRM notifications service",
         blueprints=(notifications.blp,),
     )
-    register_idempotency(app, IdempotencyKey)
+    # A replayed ticket would be a used one, and its plaintext would be stored with the key.
+    register_idempotency(app, IdempotencyKey, skip_endpoints={notifications.TICKET_ENDPOINT})
+    app.config["PUBLIC_ENDPOINTS"] = {notifications.STREAM_ENDPOINT}  # it authenticates itself
+    app.extensions["api"].spec.components.security_scheme(
+        "streamTicket", {"type": "apiKey", "in": "query", "name": "ticket"}
+    )
     app.extensions["stream"] = StreamConfig.from_settings(settings)
     return app

@@ -1,4 +1,4 @@
-"""/api/v1/notifications: the caller's own inbox, and its live stream."""
+"""/api/v1/notifications: the caller's own inbox, its live stream, and tickets that open it."""
 
 from flask import Response, current_app, g, request
 from flask.views import MethodView

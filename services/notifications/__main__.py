@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 from services.notifications.handlers import consumers
+from services.notifications.jobs import jobs
 from services.notifications.models import IdempotencyKey, InboxEvent, OutboxEvent
 from shared.cli import service_main
 
@@ -16,5 +17,6 @@ if __name__ == "__main__":
             idempotency_model=IdempotencyKey,
             migrations_dir=Path(__file__).parent / "migrations",
             consumers=consumers,
+            jobs=jobs,
         )
     )

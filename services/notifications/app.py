@@ -32,6 +32,11 @@ def create_app(
         blueprints=(notifications.blp,),
         credentials=credentials,
     )
-    register_idempotency(app, IdempotencyKey)
+    # A replayed ticket would be a used one, and its plaintext would be stored with the key.
+    register_idempotency(app, IdempotencyKey, skip_endpoints={notifications.TICKET_ENDPOINT})
+    app.config["PUBLIC_ENDPOINTS"] = {notifications.STREAM_ENDPOINT}  # it authenticates itself
+    app.extensions["api"].spec.components.security_scheme(
+        "streamTicket", {"type": "apiKey", "in": "query", "name": "ticket"}
+    )
     app.extensions["stream"] = StreamConfig.from_settings(settings)
     return app

@@ -44,6 +44,22 @@ class StreamArgs(Schema):
         load_default=None,
         metadata={"description": "Resume after this notification id (as `Last-Event-ID`)."},
     )
+    ticket = fields.String(
+        load_default=None,
+        metadata={
+            "description": "A one-time stream ticket (`POST /notifications/stream-ticket`), "
+            "for clients that cannot send the Authorization header; used only without one."
+        },
+    )
+
+
+class StreamTicketSchema(Schema):
+    ticket = fields.String(
+        required=True, metadata={"description": "Opaque; opens the caller's stream once."}
+    )
+    expires_in = fields.Integer(
+        required=True, metadata={"description": "Seconds left to open the stream with it."}
+    )
 
 
 class UnreadCountSchema(Schema):

@@ -41,16 +41,19 @@ class StreamConfig:
     heartbeat_seconds: float = 15.0
     max_seconds: float = 300.0
     retry_ms: int = 3_000
+    ticket_seconds: int = 60
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StreamConfig:
-        """From CRM_SSE_POLL_SECONDS, _HEARTBEAT_SECONDS, _MAX_SECONDS and _RETRY_MS."""
+        """From CRM_SSE_POLL_SECONDS, _HEARTBEAT_SECONDS, _MAX_SECONDS, _RETRY_MS and
+        CRM_STREAM_TICKET_SECONDS (how long a stream ticket is good for)."""
         extra = settings.extra
         return cls(
             poll_seconds=float(extra.get("CRM_SSE_POLL_SECONDS", cls.poll_seconds)),
             heartbeat_seconds=float(extra.get("CRM_SSE_HEARTBEAT_SECONDS", cls.heartbeat_seconds)),
             max_seconds=float(extra.get("CRM_SSE_MAX_SECONDS", cls.max_seconds)),
             retry_ms=int(extra.get("CRM_SSE_RETRY_MS", cls.retry_ms)),
+            ticket_seconds=int(extra.get("CRM_STREAM_TICKET_SECONDS", cls.ticket_seconds)),
         )
 
 

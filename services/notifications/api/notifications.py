@@ -1,19 +1,21 @@
-"""/api/v1/notifications: the caller's own inbox, and its live stream."""
+"""/api/v1/notifications: the caller's own inbox, its live stream, and tickets that open it."""
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 from flask.views import MethodView
 
 from services.notifications import stream
-from services.notifications.domain import inbox
+from services.notifications.domain import inbox, tickets
 from services.notifications.schemas import (
     NotificationListArgs,
     NotificationSchema,
     NotificationUpdateSchema,
     ReadAllSchema,
     StreamArgs,
+    StreamTicketSchema,
     UnreadCountSchema,
 )
 from shared.api import Blueprint, page_schema
+from shared.auth import Identity, bearer_token, verify_token
 from shared.web import current_identity, current_session, etag_of, if_match_version
 
 blp = Blueprint(
@@ -29,6 +31,20 @@ SSE_DOC = {
     "while quiet. The response ends after a few minutes; reconnect with `Last-Event-ID`.",
     "content": {"text/event-stream": {"schema": {"type": "string"}}},
 }
+#: The stream takes the bearer token or, without one, a stream ticket in the query.
+STREAM_SECURITY = [{"bearer": []}, {"streamTicket": []}]
+STREAM_ENDPOINT = "notifications.NotificationStream"
+TICKET_ENDPOINT = "notifications.StreamTicket"
+
+
+def stream_caller() -> Identity:
+    """Who opens the stream: the bearer token's identity, or, without a header, a ticket's."""
+    header = request.headers.get("Authorization")
+    ticket = request.args.get("ticket")
+    if ticket is not None and not header:
+        with current_app.extensions["database"].transaction() as session:
+            return tickets.redeem(session=session, ticket=ticket)
+    return verify_token(bearer_token(header), current_app.extensions["settings"].jwt_secret)
 
 
 @blp.route("")
@@ -59,10 +75,27 @@ class ReadAll(MethodView):
         return {"updated": updated}
 
 
+@blp.route("/stream-ticket")
+class StreamTicket(MethodView):
+    @blp.response(201, StreamTicketSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(403, response="FORBIDDEN")
+    def post(self):
+        """A one-time ticket that opens the caller's stream without the Authorization header"""
+        seconds = current_app.extensions["stream"].ticket_seconds
+        ticket = tickets.issue(session=current_session(), actor=current_identity(), seconds=seconds)
+        return {"ticket": ticket, "expires_in": seconds}, {"Cache-Control": "no-store"}
+
+
 @blp.route("/stream")
 class NotificationStream(MethodView):
+    def dispatch_request(self, **kwargs):
+        g.identity = stream_caller()  # before the query is read: without either, a plain 401
+        return super().dispatch_request(**kwargs)
+
     @blp.arguments(StreamArgs, location="query")
-    @blp.doc(responses={"200": SSE_DOC})
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.doc(responses={"200": SSE_DOC}, security=STREAM_SECURITY)
     def get(self, args):
         """Live stream (Server-Sent Events) of the caller's new notifications"""
         user_id = inbox.owner_of_inbox(current_identity())

@@ -176,6 +176,7 @@ def register_authentication(app: Flask, keys: KeySet) -> None:
     A service token reads (`<service>:read`) and does only what the endpoint's scope in
     `SERVICE_SCOPES` allows; its domain rules never treat it as a user, let alone an admin.
     """
+    app.extensions["keys"] = keys
 
     @app.before_request
     def authenticate():
@@ -187,14 +188,24 @@ def register_authentication(app: Flask, keys: KeySet) -> None:
             return None
         if any(allowed() for allowed in current_app.config.get("PUBLIC_REQUESTS", ())):
             return None
-        identity = verify_token(bearer_token(request.headers.get("Authorization")), keys)
-        revocations = current_app.extensions.get("revocations")
-        if revocations is not None and revocations.refuses(identity):
-            raise Unauthorized("The token was revoked (logged out, disabled or role changed).")
-        if identity.is_service:
-            check_scope(identity)
-        g.identity = identity
+        g.identity = bearer_identity()
         return None
+
+
+def bearer_identity() -> Identity:
+    """The caller of this request by its bearer token: verified, not revoked, in scope."""
+    token = bearer_token(request.headers.get("Authorization"))
+    identity = verify_token(token, current_app.extensions["keys"])
+    ensure_not_revoked(identity)
+    if identity.is_service:
+        check_scope(identity)
+    return identity
+
+
+def ensure_not_revoked(identity: Identity) -> None:
+    revocations = current_app.extensions.get("revocations")
+    if revocations is not None and revocations.refuses(identity):
+        raise Unauthorized("The token was revoked (logged out, disabled or role changed).")
 
 
 def check_scope(identity: Identity) -> None:

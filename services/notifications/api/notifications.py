@@ -15,8 +15,15 @@ from services.notifications.schemas import (
     UnreadCountSchema,
 )
 from shared.api import Blueprint, page_schema
-from shared.auth import Identity, bearer_token, verify_token
-from shared.web import current_identity, current_session, etag_of, if_match_version
+from shared.auth import Identity
+from shared.web import (
+    bearer_identity,
+    current_identity,
+    current_session,
+    ensure_not_revoked,
+    etag_of,
+    if_match_version,
+)
 
 blp = Blueprint(
     "notifications",
@@ -43,8 +50,10 @@ def stream_caller() -> Identity:
     ticket = request.args.get("ticket")
     if ticket is not None and not header:
         with current_app.extensions["database"].transaction() as session:
-            return tickets.redeem(session=session, ticket=ticket)
-    return verify_token(bearer_token(header), current_app.extensions["settings"].jwt_secret)
+            identity = tickets.redeem(session=session, ticket=ticket)
+        ensure_not_revoked(identity)  # the session it was issued to may have ended since
+        return identity
+    return bearer_identity()
 
 
 @blp.route("")

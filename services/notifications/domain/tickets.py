@@ -6,10 +6,9 @@ lifetime. Only the ticket's SHA-256 is stored, with the identity it stands for.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -20,18 +19,9 @@ from shared.auth import Identity
 from shared.db import utcnow
 from shared.errors import Unauthorized
 
-#: Identity fields a ticket keeps when the Identity has them.
-OPTIONAL_FIELDS = ("session_id", "issued_at")
-
 
 def hash_of(ticket: str) -> str:
     return hashlib.sha256(ticket.encode("utf-8", "replace")).hexdigest()
-
-
-def _unix_seconds(value: datetime | float | None) -> float | None:
-    if isinstance(value, datetime):
-        return value.timestamp()
-    return None if value is None else float(value)
 
 
 def issue(*, session: Session, actor: Identity, seconds: int) -> str:
@@ -45,8 +35,8 @@ def issue(*, session: Session, actor: Identity, seconds: int) -> str:
             role=actor.role,
             email=actor.email,
             name=actor.name,
-            session_id=getattr(actor, "session_id", None),
-            issued_at=_unix_seconds(getattr(actor, "issued_at", None)),
+            session_id=actor.session_id,
+            issued_at=actor.issued_at,
             expires_at=utcnow() + timedelta(seconds=seconds),
         )
     )
@@ -72,6 +62,11 @@ def redeem(*, session: Session, ticket: str) -> Identity:
 
 
 def identity_of(row: StreamTicket) -> Identity:
-    known = {field.name for field in dataclasses.fields(Identity)}
-    optional = {name: getattr(row, name) for name in OPTIONAL_FIELDS if name in known}
-    return Identity(row.user_id, row.role, row.email, row.name, **optional)
+    return Identity(
+        row.user_id,
+        row.role,
+        row.email,
+        row.name,
+        session_id=row.session_id,
+        issued_at=row.issued_at or 0.0,
+    )

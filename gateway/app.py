@@ -13,6 +13,7 @@ from gateway.api import auth, users
 from gateway.models import IdempotencyKey
 from gateway.openapi import MergedSpec, register_docs
 from gateway.proxy import Upstreams, owner_of, register_proxy, upstream_urls
+from gateway.throttle import LoginThrottle
 from gateway.users import ensure_still_valid
 from shared.config import Settings
 from shared.db import Database
@@ -58,6 +59,7 @@ def create_app(
     register_docs(
         app, MergedSpec(api.spec.to_dict(), upstreams.urls, upstreams.http, owner_of=owner_of)
     )
+    app.extensions["login_throttle"] = LoginThrottle.from_env(database)
     return app
 
 

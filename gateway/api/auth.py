@@ -1,11 +1,12 @@
 """/api/v1/auth"""
 
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
 
 from gateway import users
 from gateway.schemas import LoginSchema, TokenSchema, UserSchema
 from shared.api import Blueprint
+from shared.errors import Unauthorized
 from shared.web import current_identity, current_session
 
 blp = Blueprint(
@@ -20,16 +21,27 @@ blp = Blueprint(
 class Login(MethodView):
     @blp.arguments(LoginSchema)
     @blp.response(200, TokenSchema)
+    @blp.alt_response(
+        429, description="Too many attempts: for this account, or from this address (Retry-After)"
+    )
     @blp.doc(security=[])
     def post(self, credentials):
         """Exchange email and password for a bearer token"""
         settings = current_app.extensions["settings"]
-        return users.log_in(
-            session=current_session(),
-            secret=settings.jwt_secret,
-            ttl=settings.jwt_ttl_seconds,
-            **credentials,
-        )
+        throttle = current_app.extensions["login_throttle"]
+        throttle.check(credentials["email"])
+        try:
+            token = users.log_in(
+                session=current_session(),
+                secret=settings.jwt_secret,
+                ttl=settings.jwt_ttl_seconds,
+                **credentials,
+            )
+        except Unauthorized:
+            throttle.failed(credentials["email"], request.remote_addr)
+            raise
+        throttle.succeeded(credentials["email"])
+        return token
 
 
 @blp.route("/me")

@@ -13,6 +13,7 @@ from gateway.api import auth, users
 from gateway.models import IdempotencyKey
 from gateway.openapi import MergedSpec, register_docs
 from gateway.proxy import Upstreams, owner_of, register_proxy, upstream_urls
+from gateway.security import register_cors, register_security_headers
 from gateway.throttle import LoginThrottle
 from gateway.users import ensure_still_valid
 from shared.config import Settings
@@ -60,6 +61,8 @@ def create_app(
         app, MergedSpec(api.spec.to_dict(), upstreams.urls, upstreams.http, owner_of=owner_of)
     )
     app.extensions["login_throttle"] = LoginThrottle.from_env(database)
+    register_cors(app)
+    register_security_headers(app)
     return app
 
 

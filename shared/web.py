@@ -149,11 +149,13 @@ def register_path_guard(app: Flask) -> None:
 
 
 def register_authentication(app: Flask, secret: str) -> None:
-    """Every /api/v1 path needs a valid token, gateway or not."""
+    """Every /api/v1 path needs a valid token, gateway or not; a CORS preflight sends none."""
 
     @app.before_request
     def authenticate():
         if not request.path.startswith(API_PREFIX) or request.path in PUBLIC_PATHS:
+            return None
+        if request.method == "OPTIONS":
             return None
         if request.endpoint in current_app.config.get("PUBLIC_ENDPOINTS", ()):
             return None

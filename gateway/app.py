@@ -14,7 +14,9 @@ from gateway.clients import SERVICE_TOKEN_TTL, Clients
 from gateway.models import IdempotencyKey
 from gateway.openapi import MergedSpec, register_docs
 from gateway.proxy import Upstreams, owner_of, register_proxy, upstream_urls
+from gateway.security import register_cors, register_security_headers
 from gateway.sessions import TokenPolicy, local_feed
+from gateway.throttle import LoginThrottle
 from gateway.tokens import SigningKeys
 from shared.config import Settings
 from shared.db import Database
@@ -75,6 +77,9 @@ def create_app(
     register_docs(
         app, MergedSpec(api.spec.to_dict(), upstreams.urls, upstreams.http, owner_of=owner_of)
     )
+    app.extensions["login_throttle"] = LoginThrottle.from_env(database)
+    register_cors(app)
+    register_security_headers(app)
     return app
 
 

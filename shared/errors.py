@@ -57,6 +57,16 @@ class PreconditionFailed(DomainError):
     status, slug = 412, "precondition-failed"
 
 
+class TooManyRequests(DomainError):
+    """Refused for a while: `retry_after` seconds, sent as the Retry-After header."""
+
+    status, slug = 429, "too-many-requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class ValidationFailed(DomainError):
     """A rule that needs other rows (a dangling reference, say): 422 with per-field errors."""
 
@@ -136,6 +146,8 @@ def handle_domain_error(error: DomainError):
     response = problem(error.status, error.detail, error.slug, **error.extra)
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="crm"'
+    if isinstance(error, TooManyRequests):
+        response.headers["Retry-After"] = str(error.retry_after)
     return response
 
 

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
 
 from gateway import sessions, users
@@ -20,6 +20,7 @@ from gateway.tokens import service_token
 from shared.api import Blueprint
 from shared.auth import require_scope, require_user
 from shared.db import utcnow
+from shared.errors import Unauthorized
 from shared.web import current_identity, current_session
 
 blp = Blueprint(
@@ -38,10 +39,21 @@ def _policy() -> sessions.TokenPolicy:
 class Login(MethodView):
     @blp.arguments(LoginSchema)
     @blp.response(200, TokenSchema)
+    @blp.alt_response(
+        429, description="Too many attempts: for this account, or from this address (Retry-After)"
+    )
     @blp.doc(security=[])
     def post(self, credentials):
         """Exchange email and password for an access token and a refresh token"""
-        return users.log_in(session=current_session(), policy=_policy(), **credentials)
+        throttle = current_app.extensions["login_throttle"]
+        throttle.check(credentials["email"])
+        try:
+            tokens = users.log_in(session=current_session(), policy=_policy(), **credentials)
+        except Unauthorized:
+            throttle.failed(credentials["email"], request.remote_addr)
+            raise
+        throttle.succeeded(credentials["email"], current_session())
+        return tokens
 
 
 @blp.route("/refresh")

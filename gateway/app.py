@@ -47,12 +47,7 @@ def create_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     register_rate_limits(app)
     register_account_checks(app)
-    upstreams = Upstreams(
-        urls or upstream_urls(),
-        connect_timeout=float(os.environ.get("UPSTREAM_CONNECT_TIMEOUT", 2)),
-        read_timeout=float(os.environ.get("UPSTREAM_READ_TIMEOUT", 30)),
-        stream_read_timeout=float(os.environ.get("UPSTREAM_STREAM_READ_TIMEOUT", 60)),
-    )
+    upstreams = Upstreams.from_env(urls or upstream_urls())
     register_proxy(app, upstreams, upload_limit=settings.upload_max_bytes)
     api = app.extensions["api"]
     register_docs(

@@ -66,12 +66,7 @@ def create_app(
     if hops:  # behind an ingress: the client is in X-Forwarded-For, not the peer address
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     register_rate_limits(app)
-    upstreams = Upstreams(
-        urls or upstream_urls(),
-        connect_timeout=float(os.environ.get("UPSTREAM_CONNECT_TIMEOUT", 2)),
-        read_timeout=float(os.environ.get("UPSTREAM_READ_TIMEOUT", 30)),
-        stream_read_timeout=float(os.environ.get("UPSTREAM_STREAM_READ_TIMEOUT", 60)),
-    )
+    upstreams = Upstreams.from_env(urls or upstream_urls())
     register_proxy(app, upstreams, upload_limit=settings.upload_max_bytes)
     api = app.extensions["api"]
     register_docs(

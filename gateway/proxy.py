@@ -1,4 +1,4 @@
-"""Forwarding /api/v1/... to the service that owns the path: pooled, with timeouts.
+"""Forwarding /api/v1/... to the service that owns the path: pooled, with timeouts and bulkheads.
 
 Neither direction is buffered whole. A request body is passed on as the service reads it
 (an upload of 25 MB costs the gateway a few buffers, not 25 MB), and a response chunk by chunk
@@ -18,6 +18,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
+from gateway.bulkhead import Bulkhead
 from shared import lifecycle
 from shared.errors import problem
 from shared.logs import get_logger
@@ -147,90 +148,167 @@ def request_body() -> RequestBody | Iterator[bytes] | None:
 
 
 class Upstreams:
-    """Pooled HTTP sessions to all services, with connect and read timeouts.
+    """Pooled HTTP sessions to all services, with timeouts and a bulkhead per service.
 
     Requests with a body get a session that never retries: a body already partly sent cannot
     be sent again. Event streams get a session of their own, so that open streams never take
     the pooled connections that ordinary requests need, and a pool big enough to keep one per
-    stream.
+    stream. They are not counted in the bulkheads either: an open stream is mostly idle.
+
+    Read timeouts: `read_timeout`, or the service's own in `read_timeouts`; at least
+    `report_read_timeout` for paths under reports/; `stream_read_timeout` between two chunks
+    of an event stream. Each service takes `max_concurrency` requests at a time (or its own
+    in `concurrency`); a request that finds its service full waits up to `queue_timeout`
+    seconds for a slot, then is a 503 without being forwarded.
     """
 
     def __init__(
         self,
         urls: dict[str, str],
-        connect_timeout: float,
-        read_timeout: float,
+        connect_timeout: float = 1.0,
+        read_timeout: float = 10.0,
         stream_read_timeout: float = 60.0,
         stream_pool_size: int = 1000,
+        *,
+        report_read_timeout: float = 30.0,
+        read_timeouts: dict[str, float] | None = None,
+        max_concurrency: int = 100,
+        concurrency: dict[str, int] | None = None,
+        queue_timeout: float = 1.0,
     ) -> None:
         self.urls = urls
-        self.timeout = (connect_timeout, read_timeout)
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.report_read_timeout = report_read_timeout
+        self.read_timeouts = read_timeouts or {}
         self.stream_timeout = (connect_timeout, stream_read_timeout)
-        self.http = _session(len(urls) or 1, 64)
-        self.sending = _session(len(urls) or 1, 64, retry=False)
+        limits = {name: (concurrency or {}).get(name, max_concurrency) for name in urls}
+        self.bulkheads = {name: Bulkhead(limit, queue_timeout) for name, limit in limits.items()}
+        # A pooled connection for every request a bulkhead lets through at once.
+        pool_size = max([64, *limits.values()])
+        self.http = _session(len(urls) or 1, pool_size)
+        self.sending = _session(len(urls) or 1, pool_size, retry=False)
         self.streams = _session(len(urls) or 1, stream_pool_size)
 
+    @classmethod
+    def from_env(cls, urls: dict[str, str], environ=os.environ) -> Upstreams:
+        """Timeouts and limits from UPSTREAM_* variables; see docs/ops.md."""
+
+        def per_service(prefix: str, kind):
+            return {
+                name: kind(environ[f"{prefix}_{name.upper()}"])
+                for name in urls
+                if environ.get(f"{prefix}_{name.upper()}")
+            }
+
+        return cls(
+            urls,
+            connect_timeout=float(environ.get("UPSTREAM_CONNECT_TIMEOUT") or 1),
+            read_timeout=float(environ.get("UPSTREAM_READ_TIMEOUT") or 10),
+            stream_read_timeout=float(environ.get("UPSTREAM_STREAM_READ_TIMEOUT") or 60),
+            report_read_timeout=float(environ.get("UPSTREAM_REPORT_READ_TIMEOUT") or 30),
+            read_timeouts=per_service("UPSTREAM_READ_TIMEOUT", float),
+            max_concurrency=int(environ.get("UPSTREAM_MAX_CONCURRENCY") or 100),
+            concurrency=per_service("UPSTREAM_MAX_CONCURRENCY", int),
+            queue_timeout=float(environ.get("UPSTREAM_QUEUE_TIMEOUT") or 1),
+        )
+
+    def timeout(self, service: str, path: str) -> tuple[float, float]:
+        """(connect, read) seconds for a request to /api/v1/<path> at `service`."""
+        if path in STREAMS:
+            return self.stream_timeout
+        read = self.read_timeouts.get(service, self.read_timeout)
+        if path.split("/", 1)[0] == "reports":
+            read = max(read, self.report_read_timeout)
+        return (self.connect_timeout, read)
+
     def forward(self, service: str, path: str) -> Response:
+        """The service's answer, streamed; its bulkhead slot is held until that is closed."""
+        streaming = path in STREAMS
+        slot = None if streaming else self.bulkheads[service].enter()
+        if slot is None and not streaming:
+            log.warning("upstream busy", service=service)
+            response = problem(
+                503, f"The {service} service is busy; try again shortly.", "upstream-busy"
+            )
+            response.headers["Retry-After"] = "1"
+            return response
+        answered = False
+        try:
+            response = _relayed(self.send(service, path, streaming), streaming)
+            answered = True
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            return unanswered(service, exc)
+        finally:
+            if slot is not None and not answered:
+                slot.release()
+        if slot is not None:
+            response.call_on_close(slot.release)
+        return response
+
+    def send(self, service: str, path: str, streaming: bool) -> requests.Response:
         url = self.urls[service] + request_target()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         headers["X-Request-ID"] = g.request_id
         headers["X-Forwarded-For"] = ", ".join(
             filter(None, [request.headers.get("X-Forwarded-For"), request.remote_addr])
         )
-        streaming = path in STREAMS
         body = request_body()
-        http, timeout = (
-            (self.streams, self.stream_timeout) if streaming else (self.http, self.timeout)
-        )
+        http = self.streams if streaming else self.http
         if body is not None and not streaming:
             http = self.sending
-        try:
-            upstream = http.request(
-                request.method,
-                url,
-                headers=headers,
-                data=body,
-                stream=True,
-                timeout=timeout,
-                allow_redirects=False,
-            )
-        except requests.exceptions.ConnectTimeout:
-            return problem(
-                504,
-                f"The {service} service did not accept the connection in time.",
-                "upstream-timeout",
-            )
-        except requests.exceptions.ReadTimeout:
-            return problem(
-                504, f"The {service} service did not answer in time.", "upstream-timeout"
-            )
-        except requests.exceptions.ConnectionError as exc:
-            log.warning("upstream unavailable", service=service, error=repr(exc))
-            return problem(
-                503,
-                f"The {service} service is unavailable; try again shortly.",
-                "upstream-unavailable",
-            )
-        response_headers = [
-            (k, v)
-            for k, v in upstream.headers.items()
-            if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id"
-        ]
-        if "Content-Length" in upstream.headers and "Content-Encoding" not in upstream.headers:
-            # The bytes pass unchanged, so a download keeps its length (and a progress bar).
-            response_headers.append(("Content-Length", upstream.headers["Content-Length"]))
-        # At most 64 KiB at a time. A chunked response (an event stream) still yields each chunk
-        # as it arrives; chunk_size=None would read a sized body (a download) whole.
-        chunks = upstream.iter_content(chunk_size=64 * 1024)
+        return http.request(
+            request.method,
+            url,
+            headers=headers,
+            data=body,
+            stream=True,
+            timeout=self.timeout(service, path),
+            allow_redirects=False,
+        )
+
+
+def unanswered(service: str, error: requests.RequestException) -> Response:
+    """The problem for a service that could not be reached (503) or did not answer (504)."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return problem(
+            504,
+            f"The {service} service did not accept the connection in time.",
+            "upstream-timeout",
+        )
+    if isinstance(error, requests.exceptions.Timeout):
+        return problem(504, f"The {service} service did not answer in time.", "upstream-timeout")
+    log.warning("upstream unavailable", service=service, error=repr(error))
+    return problem(
+        503, f"The {service} service is unavailable; try again shortly.", "upstream-unavailable"
+    )
+
+
+def _relayed(upstream: requests.Response, streaming: bool) -> Response:
+    response_headers = [
+        (k, v)
+        for k, v in upstream.headers.items()
+        if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id"
+    ]
+    if "Content-Length" in upstream.headers and "Content-Encoding" not in upstream.headers:
+        # The bytes pass unchanged, so a download keeps its length (and a progress bar).
+        response_headers.append(("Content-Length", upstream.headers["Content-Length"]))
+    # At most 64 KiB at a time. A chunked response (an event stream) still yields each chunk
+    # as it arrives; chunk_size=None would read a sized body (a download) whole.
+    chunks = upstream.iter_content(chunk_size=64 * 1024)
+    try:
         response = Response(
             stream_with_context(_until_shutdown(chunks) if streaming else chunks),
             status=upstream.status_code,
             headers=response_headers,
         )
-        if response.mimetype == "text/event-stream":
-            response.headers.update(EVENT_STREAM_HEADERS)  # and tell proxies in front not to buffer
-        response.call_on_close(upstream.close)
-        return response
+    except BaseException:
+        upstream.close()
+        raise
+    if response.mimetype == "text/event-stream":
+        response.headers.update(EVENT_STREAM_HEADERS)  # and tell proxies in front not to buffer
+    response.call_on_close(upstream.close)
+    return response
 
 
 def _until_shutdown(chunks: Iterator[bytes]) -> Iterator[bytes]:

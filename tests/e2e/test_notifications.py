@@ -164,3 +164,29 @@ def test_an_account_manager_hears_of_a_contact_a_manager_gave_them(system, admin
     assert (note["type"], note["link"]) == ("contact.updated", f"/contacts/{contact['id']}")
     assert note["message"] == f"Contact assigned to you: {contact['name']}"
     assert inbox(system, manager) == []
+
+
+def test_a_browser_opens_its_stream_through_the_gateway_with_a_one_time_ticket(
+    system, admin, consuming
+):
+    _, manager = new_user(system, admin, "sales_manager")
+    sdr, sdr_headers = new_user(system, admin, "sdr")
+    ticket = created(api(system, "POST", "/notifications/stream-ticket", sdr_headers))
+    assert ticket["expires_in"] == 60
+    url = f"{system.gateway}/api/v1/notifications/stream?ticket={ticket['ticket']}"
+    live = SSEClient(url)  # no Authorization header, as an EventSource sends none
+    try:
+        live.wait_until_connected(timeout=15)
+        lead = new_lead(system, manager)
+        assign(system, manager, lead, sdr)
+        [frame] = live.wait_for_notifications(1, timeout=30)
+        assert frame["json"]["record_id"] == lead["id"]
+        again = requests.get(url, timeout=10)
+        assert again.status_code == 401  # a ticket opens one stream, once
+        token_in_url = sdr_headers["Authorization"].removeprefix("Bearer ")
+        in_url = requests.get(
+            f"{system.gateway}/api/v1/notifications/stream?access_token={token_in_url}", timeout=10
+        )
+        assert in_url.status_code == 401
+    finally:
+        live.close()

@@ -14,6 +14,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import requests
 from flask import Flask, Response, g, request, stream_with_context
+from opentelemetry import propagate
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 from urllib3.util.retry import Retry
@@ -71,6 +72,8 @@ HOP_BY_HOP = {
     "content-length",
     "content-encoding",
 }
+#: The client's trace context: the gateway sends its own span's instead.
+TRACE_CONTEXT = {"traceparent", "tracestate"}
 
 
 def upstream_urls(environ=os.environ) -> dict[str, str]:
@@ -248,7 +251,12 @@ class Upstreams:
 
     def send(self, service: str, path: str, streaming: bool) -> requests.Response:
         url = self.urls[service] + request_target()
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+        headers = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() not in HOP_BY_HOP and k.lower() not in TRACE_CONTEXT
+        }
+        propagate.inject(headers)
         headers["X-Request-ID"] = g.request_id
         headers["X-Forwarded-For"] = ", ".join(
             filter(None, [request.headers.get("X-Forwarded-For"), request.remote_addr])

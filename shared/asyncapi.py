@@ -28,7 +28,13 @@ DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
 REQUEST_ONLY = {"readOnly", "writeOnly", "default"}
 NUMBER_ONLY = {"format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
 CHANGED = {"type": "array", "items": {"type": "string"}, "description": "The fields that changed."}
-OPTIONAL_ATTRIBUTES = {"correlationid", "causationid"}
+OPTIONAL_ATTRIBUTES = {"correlationid", "causationid", "traceparent", "tracestate"}
+TRACEPARENT = {
+    "type": "string",
+    "pattern": r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-.*)?$",
+    "description": "W3C traceparent of the span the event was made in.",
+}
+TRACESTATE = {"type": "string", "description": "W3C tracestate that goes with `traceparent`."}
 
 
 class PayloadConverter(OpenAPIConverter):
@@ -96,6 +102,8 @@ def event_schema(event_type: str, source: str, spec: EventSpec) -> dict[str, Any
         "datacontenttype": {"const": "application/json"},
         "correlationid": {**text, "description": "X-Request-ID of the originating request."},
         "causationid": {**text, "description": "Id of the event that caused this one."},
+        "traceparent": TRACEPARENT,
+        "tracestate": TRACESTATE,
         "data": data_schema(spec),
     }
     return {
@@ -122,6 +130,10 @@ def channel(event_type: str, spec: EventSpec) -> dict[str, Any]:
         "summary": spec.description,
         "contentType": CONTENT_TYPE,
         "correlationId": {"location": "$message.payload#/correlationid"},
+        "headers": {
+            "type": "object",
+            "properties": {"traceparent": {**TRACEPARENT}, "tracestate": {**TRACESTATE}},
+        },
         "payload": {"$ref": f"{SCHEMA_DIR}/{event_type}.schema.json"},
         "bindings": _amqp({"messageType": event_type}),
     }

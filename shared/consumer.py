@@ -19,6 +19,7 @@ from shared.events import Event, InvalidEvent, parse
 from shared.logs import causation_id_var, correlation_id_var, get_logger
 from shared.schemas import PublishedSchemas
 from shared.topology import RETRY_DELAYS_MS, declare_consumer_queue, dlq_name, retry_name
+from shared.tracing import mark_failed, processing
 
 log = get_logger(__name__)
 
@@ -159,6 +160,15 @@ class Consumer:
         channel.cancel()  # returns prefetched, unhandled messages to the queue
 
     def deliver(self, channel, method, properties, body: bytes) -> Outcome:
+        """Handle one delivery in a span that continues the trace the event was made in."""
+        event_type = properties.type or method.routing_key
+        with processing(event_type, properties.message_id, properties.headers, body) as span:
+            outcome = self._deliver(channel, method, properties, body)
+            if outcome.kind in (RETRY, DEAD):
+                mark_failed(span, outcome.error or outcome.kind)
+            return outcome
+
+    def _deliver(self, channel, method, properties, body: bytes) -> Outcome:
         outcome = self.handle(body)
         headers = dict(properties.headers or {})
         # The event's routing key (its type), kept from the first delivery: a message back from

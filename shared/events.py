@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +36,7 @@ class Event:
     data: dict[str, Any]
     correlation_id: str | None = None
     causation_id: str | None = None
+    traceparent: str | None = None
 
 
 def envelope(
@@ -46,8 +48,13 @@ def envelope(
     correlation_id: str | None = None,
     causation_id: str | None = None,
     event_id: str | None = None,
+    trace_context: Mapping[str, str] | None = None,
 ) -> bytes:
-    """Serialize one event; money and dates in `data` become strings."""
+    """Serialize one event; money and dates in `data` become strings.
+
+    `trace_context` holds the W3C `traceparent` (and `tracestate`) of the span the event was
+    made in: the CloudEvents distributed-tracing extension.
+    """
     attributes: dict[str, Any] = {
         "id": event_id or new_id(),
         "source": source,
@@ -61,6 +68,9 @@ def envelope(
         attributes["correlationid"] = correlation_id
     if causation_id:
         attributes["causationid"] = causation_id
+    for name, value in (trace_context or {}).items():
+        if name in ("traceparent", "tracestate") and value:
+            attributes[name] = value
     plain = json.loads(jsonio.dumps(data))
     return _FORMAT.write(CloudEvent(attributes, plain))
 
@@ -84,4 +94,5 @@ def parse(body: bytes) -> Event:
         data=data,
         correlation_id=attributes.get("correlationid"),
         causation_id=attributes.get("causationid"),
+        traceparent=attributes.get("traceparent"),
     )

@@ -9,6 +9,8 @@ from contextvars import ContextVar
 
 import structlog
 
+from shared.tracing import add_trace_ids
+
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 causation_id_var: ContextVar[str | None] = ContextVar("causation_id", default=None)
@@ -41,6 +43,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         processors=[
             structlog.contextvars.merge_contextvars,
             _add_ids,
+            add_trace_ids,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,

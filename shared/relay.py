@@ -15,6 +15,7 @@ from shared.db import Database, utcnow
 from shared.events import EXCHANGE
 from shared.logs import get_logger
 from shared.topology import declare_exchange
+from shared.tracing import publishing, trace_headers
 
 log = get_logger(__name__)
 
@@ -55,6 +56,7 @@ class PikaPublisher:
                 message_id=message_id,
                 correlation_id=correlation_id,
                 type=routing_key,
+                headers=trace_headers(body) or None,
             ),
             mandatory=True,
         )
@@ -132,12 +134,13 @@ class Relay:
             ).all()
             for row in rows:
                 try:
-                    publisher.publish(
-                        routing_key=row.event_type,
-                        body=row.body.encode(),
-                        message_id=row.event_id,
-                        correlation_id=row.correlation_id,
-                    )
+                    with publishing(row.event_type, row.event_id, row.body.encode()):
+                        publisher.publish(
+                            routing_key=row.event_type,
+                            body=row.body.encode(),
+                            message_id=row.event_id,
+                            correlation_id=row.correlation_id,
+                        )
                 except Exception as exc:  # commit what was confirmed, then report the failure
                     failure = exc
                     break

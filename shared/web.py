@@ -31,6 +31,7 @@ from shared.jsonio import ExactJSONProvider
 from shared.keys import trusted_keys
 from shared.logs import configure_logging, get_logger, request_id_var
 from shared.revocations import RevocationFeed, gateway_feed
+from shared.tracing import configure_tracing
 
 API_PREFIX = "/api/v1"
 PUBLIC_PATHS = {f"{API_PREFIX}/openapi.json"}
@@ -60,6 +61,7 @@ def create_base_app(
     """
     configure_logging(settings.service, settings.log_level)
     app = Flask(name)
+    configure_tracing(settings.service, app, database.engine if database is not None else None)
     app.json = ExactJSONProvider(app)
     app.config.update(
         API_TITLE=title,

@@ -15,6 +15,7 @@ from shared.jobs import PeriodicJob
 from shared.leader import leader_lock
 from shared.logs import get_logger
 from shared.relay import PikaPublisher, Relay
+from shared.tracing import configure_tracing
 
 log = get_logger(__name__)
 
@@ -29,6 +30,7 @@ def run_worker(
     jobs: list[PeriodicJob] | None = None,
 ) -> int:
     """Run until SIGTERM/SIGINT; each thread opens its own AMQP connection."""
+    configure_tracing(settings.service, engine=database.engine)
     stop = threading.Event()
     consumers = consumers or []
     for consumer in consumers:

@@ -74,3 +74,12 @@ def backend(request) -> str:
 def database_url(backend, tmp_path, request) -> str:
     """A fresh, empty database on the parametrised backend."""
     return fresh_database_url(backend, tmp_path, lambda: request.getfixturevalue("postgres"))
+
+
+@pytest.fixture
+def spans():
+    """An InMemorySpanExporter holding the spans that end during the test."""
+    from shared.testing.tracing import recorded_spans
+
+    with recorded_spans() as exporter:
+        yield exporter

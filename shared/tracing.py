@@ -1,9 +1,10 @@
 """OpenTelemetry traces: one SDK provider per process, W3C trace context over HTTP and events.
 
 Spans are always made, so that a trace id reaches events and log lines even when nothing is
-exported; they are exported over OTLP only when OTEL_EXPORTER_OTLP_ENDPOINT is set. Sampling
-is the SDK's default, ParentBased(ALWAYS_ON): a root span is always sampled and a continued
-trace keeps its caller's decision (OTEL_TRACES_SAMPLER changes it).
+exported; they are exported over OTLP only when OTEL_EXPORTER_OTLP_ENDPOINT is set. Sampling is
+ParentBased: a continued trace keeps its caller's decision, and a new one is sampled unless it
+would start with a CLIENT span (the relay's polling query, a health check's ping, a background
+refresh of keys): those are dropped. OTEL_TRACES_SAMPLER replaces this with the SDK's choice.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_ON,
+    Decision,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+)
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -55,7 +63,8 @@ def _provider(service: str) -> TracerProvider:
     if isinstance(current, TracerProvider):
         return current
     name = os.environ.get("OTEL_SERVICE_NAME") or f"crm-{service}"
-    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: name}))
+    sampler = None if os.environ.get("OTEL_TRACES_SAMPLER") else ParentBased(NoOrphanClients())
+    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: name}), sampler=sampler)
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get(
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
     ):
@@ -66,6 +75,18 @@ def _provider(service: str) -> TracerProvider:
     if not RequestsInstrumentor().is_instrumented_by_opentelemetry:
         RequestsInstrumentor().instrument(tracer_provider=provider)
     return provider
+
+
+class NoOrphanClients(Sampler):
+    """Samples every new trace except one that a CLIENT span (a query, an HTTP call) would start."""
+
+    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, **kwargs):
+        if kind == SpanKind.CLIENT:
+            return SamplingResult(Decision.DROP)
+        return ALWAYS_ON.should_sample(parent_context, trace_id, name, kind, attributes, **kwargs)
+
+    def get_description(self) -> str:
+        return "NoOrphanClients"
 
 
 def _trace_engine(engine: Any, provider: TracerProvider) -> None:

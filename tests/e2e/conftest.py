@@ -11,6 +11,7 @@ import requests
 
 from shared.testing.helpers import delete_consumer_queues, eventually, unique
 from shared.testing.postgres import free_port
+from shared.testing.tracing import OtlpCollector
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = {"email": "admin@e2e.test", "password": "e2e-admin-password"}
@@ -134,13 +135,23 @@ class RunningSystem:
 
 
 @pytest.fixture(scope="session")
-def system(tmp_path_factory, postgres, amqp_url):
+def collector():
+    """Where every process of the system exports its spans (OTLP over HTTP)."""
+    collector = OtlpCollector()
+    yield collector
+    collector.stop()
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory, postgres, amqp_url, collector):
     tmp = tmp_path_factory.mktemp("e2e")
     databases = {
         name: postgres.create_database(f"e2e_{name}_{int(time.time())}")
         for name in ("gateway", *SERVICES)
     }
-    running = RunningSystem(tmp, databases, amqp_url).start()
+    running = RunningSystem(tmp, databases, amqp_url)
+    running.env.update(OTEL_EXPORTER_OTLP_ENDPOINT=collector.url, OTEL_BSP_SCHEDULE_DELAY="200")
+    running.start()
     yield running
     running.stop()
     for queue in (

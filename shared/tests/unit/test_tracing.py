@@ -6,9 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from opentelemetry.trace import SpanKind
+
 from shared.testing.postgres import free_port
-from shared.testing.server import ThreadServer
-from shared.testing.tracing import traceparent
+from shared.testing.tracing import OtlpCollector, traceparent
+from shared.tracing import tracer
 
 ROOT = Path(__file__).resolve().parents[3]
 TRACE_ID, CLIENT_SPAN = 0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331
@@ -50,16 +52,6 @@ def run_probe(**otel_env: str) -> list[dict]:
     return lines
 
 
-def collector(received: list[tuple[str, bytes]]):
-    def app(environ, start_response):
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        received.append((environ["PATH_INFO"], environ["wsgi.input"].read(length)))
-        start_response("200 OK", [("Content-Type", "application/x-protobuf")])
-        return [b""]
-
-    return app
-
-
 def test_without_an_endpoint_nothing_is_exported_and_log_lines_still_carry_the_trace():
     lines = run_probe()
     pinged = [line for line in lines if line.get("event") == "pinged"]
@@ -69,17 +61,15 @@ def test_without_an_endpoint_nothing_is_exported_and_log_lines_still_carry_the_t
 
 
 def test_with_an_endpoint_spans_are_exported_over_otlp_with_the_service_name():
-    received: list[tuple[str, bytes]] = []
-    server = ThreadServer(collector(received), free_port())
+    collector = OtlpCollector()
     try:
-        run_probe(OTEL_EXPORTER_OTLP_ENDPOINT=server.url)
+        run_probe(OTEL_EXPORTER_OTLP_ENDPOINT=collector.url)
     finally:
-        server.stop()
-    assert received, "the spans were flushed when the process ended"
-    assert {path for path, _body in received} == {"/v1/traces"}
-    body = b"".join(body for _path, body in received)
-    assert b"crm-probe" in body
-    assert TRACE_ID.to_bytes(16, "big") in body
+        collector.stop()
+    assert set(collector.paths) == {"/v1/traces"}, "the spans were flushed when the process ended"
+    servers = [s for s in collector.of_trace(TRACE_ID) if s.kind == "SPAN_KIND_SERVER"]
+    assert len(servers) == 3
+    assert {(s.service, s.parent_span_id) for s in servers} == {("crm-probe", CLIENT_SPAN)}
 
 
 def test_an_unreachable_endpoint_never_fails_a_request():
@@ -87,3 +77,14 @@ def test_an_unreachable_endpoint_never_fails_a_request():
         OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{free_port()}",
         OTEL_EXPORTER_OTLP_TIMEOUT="2",
     )
+
+
+def test_a_query_or_call_on_its_own_starts_no_trace_but_one_inside_a_span_is_kept(spans):
+    with tracer.start_as_current_span("SELECT outbox", kind=SpanKind.CLIENT):
+        pass
+    with (
+        tracer.start_as_current_span("job"),
+        tracer.start_as_current_span("SELECT inbox", kind=SpanKind.CLIENT),
+    ):
+        pass
+    assert sorted(s.name for s in spans.get_finished_spans()) == ["SELECT inbox", "job"]

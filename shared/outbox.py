@@ -13,7 +13,7 @@ from shared import events
 from shared.db import BIG_ID, UTCDateTime, utcnow
 from shared.ids import new_id
 from shared.logs import causation_id_var, correlation_id_var, request_id_var
-from shared.tracing import creating, current_trace_context
+from shared.tracing import event_trace_context
 
 
 class OutboxMixin:
@@ -55,17 +55,16 @@ class Outbox:
         """Add an event to the session's transaction and return its id."""
         event_id = new_id()
         correlation = correlation_id_var.get() or request_id_var.get()
-        with creating(event_type, event_id):
-            body = events.envelope(
-                event_type=event_type,
-                source=self.source,
-                subject=subject or data.get("id"),
-                data=data,
-                correlation_id=correlation,
-                causation_id=causation_id_var.get(),
-                event_id=event_id,
-                trace_context=current_trace_context(),
-            )
+        body = events.envelope(
+            event_type=event_type,
+            source=self.source,
+            subject=subject or data.get("id"),
+            data=data,
+            correlation_id=correlation,
+            causation_id=causation_id_var.get(),
+            event_id=event_id,
+            trace_context=event_trace_context(event_type, event_id),
+        )
         session.add(
             self.model(
                 event_id=event_id,

@@ -138,15 +138,14 @@ def _messaging(event_type: str, operation: str, message_id: str | None) -> dict[
     return attributes
 
 
-@contextmanager
-def creating(event_type: str, event_id: str) -> Iterator[Span]:
-    """A span for recording an event; its context is the one the event carries."""
+def event_trace_context(event_type: str, event_id: str) -> dict[str, str]:
+    """The context an event carries: that of its `<event type> create` span, made here."""
     with tracer.start_as_current_span(
         f"{event_type} create",
         kind=SpanKind.PRODUCER,
         attributes=_messaging(event_type, "create", event_id),
-    ) as span:
-        yield span
+    ):
+        return current_trace_context()
 
 
 @contextmanager

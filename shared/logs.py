@@ -58,32 +58,33 @@ class _ServiceName:
 def configure_logging(service: str, level: str = "INFO") -> logging.Formatter:
     """JSON lines on stdout, one per event, with the service name and context ids.
 
-    Returns the formatter, for handlers of their own (gunicorn's, shared/gunicorn_logging.py).
+    structlog's events and the standard library's records go through the same processors
+    (the list below, but its last step) and the same renderer, on the root handler.
+    Returns its formatter, for handlers of their own (gunicorn's, shared/gunicorn_logging.py).
     """
-    level = level.upper()
-    processors: list[Processor] = [
-        structlog.contextvars.merge_contextvars,
-        _add_ids,
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.format_exc_info,
-        _add_logger_name,
-        _ServiceName(service),
-        redact,
-    ]
-    json_lines = formatter(processors)
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(json_lines)
-    logging.basicConfig(handlers=[handler], level=level, force=True)
-    for noisy in ("pika", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     structlog.configure(
-        processors=[*processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            _add_ids,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            _add_logger_name,
+            _ServiceName(service),
+            redact,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=False,
     )
     structlog.contextvars.bind_contextvars(service=service)
+    json_lines = formatter(structlog.get_config()["processors"][:-1])
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(json_lines)
+    logging.basicConfig(handlers=[handler], level=level.upper(), force=True)
+    for noisy in ("pika", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     return json_lines
 
 

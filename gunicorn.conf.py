@@ -33,9 +33,11 @@ graceful_timeout = 30
 timeout = 60
 
 # No access log: the app already logs every request as one JSON line with
-# its request id; gunicorn's own messages still go to stderr.
+# its request id; gunicorn's own messages still go to stderr, as JSON lines
+# of the same shape (shared/gunicorn_logging.py).
 accesslog = None
 errorlog = "-"
+logger_class = "shared.gunicorn_logging.JsonLogger"
 
 # gunicorn 25.1+ opens a control socket under $HOME by default; the image has no
 # writable home (read-only root filesystem) and nothing here uses `gunicornc`.

@@ -131,12 +131,19 @@ def register_request_ids(app: Flask) -> None:
     def echo_request_id(response: Response):
         response.headers["X-Request-ID"] = g.get("request_id") or new_id()
         if request.path not in {"/healthz", "/readyz"}:
+            ms = round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1)
+            identity = g.get("identity")
             log.info(
                 "request",
+                route=request.url_rule.rule if request.url_rule is not None else None,
                 method=request.method,
                 path=request.path,
                 status=response.status_code,
-                ms=round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
+                ms=ms,
+                duration_ms=ms,
+                request_id=g.get("request_id"),
+                user_id=identity.user_id if identity is not None else None,
+                address=request.remote_addr,
             )
         return response
 

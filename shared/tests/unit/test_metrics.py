@@ -7,6 +7,7 @@ from prometheus_client import REGISTRY
 
 from shared.consumer import Consumer, Outcome
 from shared.jobs import PeriodicJob
+from shared.metrics import counted_stream
 from shared.testing.helpers import unique
 
 
@@ -63,3 +64,18 @@ def test_a_delivery_is_counted_by_outcome_and_an_unknown_type_as_other():
     assert counted("known.type") == 1
     assert counted("other") == 1
     assert counted("made.up-by-a-sender") is None
+
+
+def test_an_event_stream_is_open_from_its_first_frame_until_it_is_closed():
+    service = unique("svc")
+
+    def open_streams():
+        return REGISTRY.get_sample_value("crm_sse_streams_open", {"service": service}) or 0
+
+    frames = counted_stream(service, iter(["retry: 1\n\n", ": keep-alive\n\n"]))
+    assert next(frames) == "retry: 1\n\n"
+    assert open_streams() == 1
+    frames.close()
+    assert open_streams() == 0
+    list(counted_stream(service, iter(["a"])))
+    assert open_streams() == 0

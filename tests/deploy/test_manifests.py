@@ -390,6 +390,32 @@ def test_ingress_autoscalers_and_disruption_budgets_point_at_existing_objects(ov
         assert any(wanted <= pod_labels.items() for pod_labels in labels), budget
 
 
+def ingress_serves(ingress: dict, path: str) -> bool:
+    """Whether one of the Ingress' paths matches `path` (Prefix: by whole path segments)."""
+    segments = [s for s in path.split("/") if s]
+    for rule in ingress["spec"]["rules"]:
+        for entry in rule["http"]["paths"]:
+            prefix = [s for s in entry["path"].split("/") if s]
+            if entry["pathType"] == "Exact" and entry["path"] == path:
+                return True
+            if entry["pathType"] in {"Prefix", "ImplementationSpecific"} and (
+                segments[: len(prefix)] == prefix
+            ):
+                return True
+    return False
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_ingress_serves_the_api_but_not_metrics_or_probes(overlay):
+    ingress = of_kind(rendered(overlay), "Ingress")["gateway"]
+    for path in ("/api/v1/contacts", "/api/docs", "/.well-known/jwks.json"):
+        assert ingress_serves(ingress, path), path
+    for path in ("/metrics", "/healthz", "/readyz"):
+        assert not ingress_serves(ingress, path), f"{overlay}: {path} is reachable from outside"
+    annotations = ingress["metadata"].get("annotations", {})
+    assert not any(key.endswith("snippet") for key in annotations), "paths, not snippets"
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_workers_get_time_to_finish_the_message_in_hand(overlay):
     deployments = of_kind(rendered(overlay), "Deployment")

@@ -3,7 +3,10 @@
 Used as `gunicorn -c gunicorn.conf.py <package>.wsgi:app` (see docs/ops.md).
 """
 
+import glob
 import os
+import shutil
+import tempfile
 
 # Loopback by default so a laptop run is not reachable from the network;
 # containers set HOST=0.0.0.0.
@@ -33,9 +36,11 @@ graceful_timeout = 30
 timeout = 60
 
 # No access log: the app already logs every request as one JSON line with
-# its request id; gunicorn's own messages still go to stderr.
+# its request id; gunicorn's own messages still go to stderr, as JSON lines
+# of the same shape (shared/gunicorn_logging.py).
 accesslog = None
 errorlog = "-"
+logger_class = "shared.gunicorn_logging.JsonLogger"
 
 # gunicorn 25.1+ opens a control socket under $HOME by default; the image has no
 # writable home (read-only root filesystem) and nothing here uses `gunicornc`.
@@ -51,3 +56,35 @@ def post_worker_init(worker):
     from shared import lifecycle
 
     lifecycle.watch(lambda: not worker.alive)
+
+
+#: The metrics directory on_starting made when PROMETHEUS_MULTIPROC_DIR was unset.
+made_metrics_dir: list[str] = []
+
+
+def on_starting(server):
+    """Give the workers a fresh PROMETHEUS_MULTIPROC_DIR, so /metrics sums them all.
+
+    Unset, a temporary directory of this process group's own, removed at exit.
+    """
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:  # left over from an earlier run: its counts are not this run's
+        os.makedirs(directory, exist_ok=True)
+        for stale in glob.glob(os.path.join(directory, "*.db")):
+            os.remove(stale)
+    else:
+        directory = tempfile.mkdtemp(prefix="crm-metrics-")
+        made_metrics_dir.append(directory)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+
+
+def child_exit(server, worker):
+    """A dead worker's live gauges (requests in flight, open streams) leave the totals."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    for directory in made_metrics_dir:
+        shutil.rmtree(directory, ignore_errors=True)

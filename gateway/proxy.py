@@ -9,6 +9,7 @@ frame.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from urllib.parse import quote, unquote, urlsplit
 
@@ -20,7 +21,7 @@ from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from gateway.bulkhead import Bulkhead
-from shared import lifecycle
+from shared import lifecycle, metrics
 from shared.errors import problem
 from shared.logs import get_logger
 
@@ -231,22 +232,29 @@ class Upstreams:
         slot = None if streaming else self.bulkheads[service].enter()
         if slot is None and not streaming:
             log.warning("upstream busy", service=service)
+            metrics.BULKHEAD_REJECTIONS.labels(service).inc()
             response = problem(
                 503, f"The {service} service is busy; try again shortly.", "upstream-busy"
             )
             response.headers["Retry-After"] = "1"
             return response
         answered = False
+        started = time.perf_counter()
         try:
-            response = _relayed(self.send(service, path, streaming), streaming)
+            upstream = self.send(service, path, streaming)
+            metrics.UPSTREAM_DURATION.labels(service).observe(time.perf_counter() - started)
+            response = _relayed(upstream, streaming)
             answered = True
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            metrics.UPSTREAM_ERRORS.labels(service, metrics.upstream_error_kind(exc)).inc()
             return unanswered(service, exc)
         finally:
             if slot is not None and not answered:
                 slot.release()
         if slot is not None:
             response.call_on_close(slot.release)
+        if streaming and response.mimetype == "text/event-stream":
+            response.call_on_close(metrics.stream_closer("gateway"))
         return response
 
     def send(self, service: str, path: str, streaming: bool) -> requests.Response:

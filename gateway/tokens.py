@@ -53,7 +53,7 @@ class SigningKeys:
             "iss": ISSUER,
             "aud": AUDIENCE,
             "sub": subject,
-            "iat": round(now, 3),
+            "iat": now,
             "exp": int(now + ttl_seconds),
             "jti": new_id(),
             **claims,

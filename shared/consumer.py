@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from shared.db import Database
 from shared.events import Event, InvalidEvent, parse
 from shared.logs import causation_id_var, correlation_id_var, get_logger
+from shared.metrics import CONSUMER_DURATION, CONSUMER_EVENTS, DEAD_LETTERS, delivery_outcome
 from shared.schemas import PublishedSchemas
 from shared.topology import RETRY_DELAYS_MS, declare_consumer_queue, dlq_name, retry_name
 from shared.tracing import mark_failed, processing
@@ -25,6 +27,8 @@ log = get_logger(__name__)
 
 Handler = Callable[[Session, Event], None]
 ACK, RETRY, DEAD, DUPLICATE, IGNORED = "ack", "retry", "dead", "duplicate", "ignored"
+#: How often a consumer looks at its dead-letter queue's depth (crm_dead_letter_queue_messages).
+DLQ_POLL_SECONDS = 15.0
 
 
 class PermanentError(Exception):
@@ -86,9 +90,11 @@ class Consumer:
             return Outcome(DEAD, f"not a valid {event.type}: " + "; ".join(errors))
         correlation = correlation_id_var.set(event.correlation_id or event.id)
         causation = causation_id_var.set(event.id)
+        started = time.perf_counter()
         try:
             return self._run(handler, event)
         finally:
+            CONSUMER_DURATION.labels(self.queue, event.type).observe(time.perf_counter() - started)
             correlation_id_var.reset(correlation)
             causation_id_var.reset(causation)
 
@@ -152,11 +158,15 @@ class Consumer:
         log.info("consumer_stopped", queue=self.queue)
 
     def _consume(self, channel) -> None:
+        polled = float("-inf")
         for method, properties, body in channel.consume(self.queue, inactivity_timeout=1):
             if method is not None:
                 self.deliver(channel, method, properties, body)
             if self.stop.is_set():
                 break
+            if time.monotonic() - polled >= DLQ_POLL_SECONDS:
+                polled = time.monotonic()
+                self.poll_dead_letters(channel)
         channel.cancel()  # returns prefetched, unhandled messages to the queue
 
     def deliver(self, channel, method, properties, body: bytes) -> Outcome:
@@ -199,7 +209,20 @@ class Consumer:
             )
             self._forward(channel, dlq_name(self.queue), properties, body, headers)
         channel.basic_ack(method.delivery_tag)  # only after the commit or the confirmed forward
+        self.count(headers["x-original-routing-key"], outcome)
         return outcome
+
+    def count(self, event_type: str, outcome: Outcome) -> None:
+        label = delivery_outcome(outcome.kind)
+        if label is not None:
+            # Only types this consumer handles name a series: a message cannot invent one.
+            known = event_type if event_type in self.handlers else "other"
+            CONSUMER_EVENTS.labels(self.queue, known, label).inc()
+
+    def poll_dead_letters(self, channel) -> None:
+        """crm_dead_letter_queue_messages from a passive declare, on the consuming channel."""
+        depth = channel.queue_declare(dlq_name(self.queue), passive=True).method.message_count
+        DEAD_LETTERS.labels(self.queue).set(depth)
 
     @staticmethod
     def _forward(channel, queue: str, properties, body: bytes, headers: dict) -> None:

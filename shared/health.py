@@ -1,4 +1,7 @@
-"""`/healthz` (alive) and `/readyz` (dependencies reachable) for web and worker processes."""
+"""`/healthz` (alive) and `/readyz` (dependencies reachable) for web and worker processes.
+
+A worker's probe server also serves its Prometheus metrics at `/metrics`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ import json
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from shared.metrics import exposition
 
 Check = Callable[[], bool]
 
@@ -27,6 +32,9 @@ def serve_health(
 
     class Probe(BaseHTTPRequestHandler):
         def do_GET(self):
+            if self.path == "/metrics":
+                self.send_metrics()
+                return
             if self.path == "/healthz":
                 ok, body = alive(), {"status": "ok" if alive() else "failing"}
             elif self.path == "/readyz":
@@ -37,6 +45,14 @@ def serve_health(
             payload = json.dumps(body).encode()
             self.send_response(200 if ok else (404 if body["status"] == "not found" else 503))
             self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def send_metrics(self):
+            payload, content_type = exposition()
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)

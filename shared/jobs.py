@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.logs import get_logger
+from shared.metrics import JOB_RUNS
 
 log = get_logger(__name__)
 
@@ -24,10 +25,14 @@ class PeriodicJob:
     every_seconds: float
     tick: Callable[[], Any]
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event, service: str = "unknown") -> None:
+        ok = JOB_RUNS.labels(service, self.name, "ok")
+        error = JOB_RUNS.labels(service, self.name, "error")
         while not stop.is_set():
             try:
                 self.tick()
+                ok.inc()
             except Exception:
+                error.inc()
                 log.exception("job_failed", job=self.name)
             stop.wait(self.every_seconds)

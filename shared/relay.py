@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -14,6 +15,7 @@ from sqlalchemy import delete, select
 from shared.db import Database, utcnow
 from shared.events import EXCHANGE
 from shared.logs import get_logger
+from shared.metrics import OUTBOX_CONFIRM_DURATION, OUTBOX_PUBLISHED
 from shared.topology import declare_exchange
 from shared.tracing import publishing, trace_headers
 
@@ -111,6 +113,7 @@ class Relay:
         batch_size: int = 100,
         poll_seconds: float = 0.2,
         retention: timedelta = timedelta(days=3),
+        service: str = "unknown",
     ) -> None:
         self.database = database
         self.model = model
@@ -121,6 +124,8 @@ class Relay:
         self.poll_seconds = poll_seconds
         self.retention = retention
         self.connected = False
+        self.published = OUTBOX_PUBLISHED.labels(service)
+        self.confirm_duration = OUTBOX_CONFIRM_DURATION.labels(service)
 
     def publish_pending(self, publisher: Publisher) -> int:
         """Publish one batch; rows confirmed before a failure stay marked published."""
@@ -133,6 +138,7 @@ class Relay:
                 .limit(self.batch_size)
             ).all()
             for row in rows:
+                started = time.perf_counter()
                 try:
                     with publishing(row.event_type, row.event_id, row.body.encode()):
                         publisher.publish(
@@ -144,6 +150,8 @@ class Relay:
                 except Exception as exc:  # commit what was confirmed, then report the failure
                     failure = exc
                     break
+                self.confirm_duration.observe(time.perf_counter() - started)
+                self.published.inc()
                 row.published_at = utcnow()
                 published += 1
         if failure is not None:

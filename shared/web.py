@@ -30,6 +30,7 @@ from shared.ids import new_id
 from shared.jsonio import ExactJSONProvider
 from shared.keys import trusted_keys
 from shared.logs import configure_logging, get_logger, request_id_var
+from shared.metrics import register_http_metrics, track_pool
 from shared.revocations import RevocationFeed, gateway_feed
 from shared.tracing import configure_tracing
 
@@ -74,6 +75,7 @@ def create_base_app(
     app.extensions["settings"] = settings
     app.extensions["database"] = database
     app.config["BODY_LIMITS"] = {}
+    register_http_metrics(app, settings.service)
     register_request_ids(app)
     register_body_limits(app)
     register_path_guard(app)
@@ -88,6 +90,7 @@ def create_base_app(
         app.config["SERVICE_SCOPES"] = service_scopes or {}
         register_authentication(app, keys or trusted_keys(settings))
     if database is not None:
+        track_pool(settings.service, database.engine)
         register_session(app, database)
         from shared.deadline import register_deadlines  # it builds on this module
 
@@ -132,13 +135,20 @@ def register_request_ids(app: Flask) -> None:
     @app.after_request
     def echo_request_id(response: Response):
         response.headers["X-Request-ID"] = g.get("request_id") or new_id()
-        if request.path not in {"/healthz", "/readyz"}:
+        if request.path not in {"/healthz", "/readyz", "/metrics"}:
+            ms = round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1)
+            identity = g.get("identity")
             log.info(
                 "request",
+                route=request.url_rule.rule if request.url_rule is not None else None,
                 method=request.method,
                 path=request.path,
                 status=response.status_code,
-                ms=round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
+                ms=ms,
+                duration_ms=ms,
+                request_id=g.get("request_id"),
+                user_id=identity.user_id if identity is not None else None,
+                address=request.remote_addr,
             )
         return response
 

@@ -6,14 +6,17 @@ import os
 import signal
 import threading
 
+from prometheus_client import REGISTRY
+
 from shared.config import Settings
 from shared.consumer import Consumer
 from shared.db import Database
-from shared.health import serve_health
+from shared.health import run_checks, serve_health
 from shared.housekeeping import Retention, run_housekeeping
 from shared.jobs import PeriodicJob
 from shared.leader import leader_lock
 from shared.logs import get_logger
+from shared.metrics import WORKER_READY, OutboxCollector, track_pool
 from shared.relay import PikaPublisher, Relay
 from shared.tracing import configure_tracing
 
@@ -32,6 +35,7 @@ def run_worker(
     """Run until SIGTERM/SIGINT; each thread opens its own AMQP connection."""
     configure_tracing(settings.service, engine=database.engine)
     stop = threading.Event()
+    track_pool(settings.service, database.engine)
     consumers = consumers or []
     for consumer in consumers:
         consumer.stop = stop
@@ -51,6 +55,7 @@ def run_worker(
         lock=lock,
         stop=stop,
         connect=lambda: PikaPublisher(settings.amqp_url),
+        service=settings.service,
     )
     threads = [threading.Thread(target=relay.run, name="relay")]
     if retentions:
@@ -64,7 +69,8 @@ def run_worker(
         )
     threads += [threading.Thread(target=c.run, name=f"consumer:{c.queue}") for c in consumers]
     threads += [
-        threading.Thread(target=j.run, args=(stop,), name=f"job:{j.name}") for j in jobs or []
+        threading.Thread(target=j.run, args=(stop, settings.service), name=f"job:{j.name}")
+        for j in jobs or []
     ]
     for thread in threads:
         thread.start()
@@ -75,6 +81,10 @@ def run_worker(
         # declared and bound: before that, an event published now would go unrouted.
         return (relay.connected or standby) and all(c.connected for c in consumers)
 
+    ready = {"database": lambda: database.ping(), "broker": broker_ok}
+    WORKER_READY.labels(settings.service).set_function(lambda: float(run_checks(ready)[0]))
+    outbox = OutboxCollector(database, outbox_model, settings.service)
+    REGISTRY.register(outbox)
     port = int(os.environ.get("HEALTH_PORT", "0"))
     server = None
     if port:
@@ -82,7 +92,7 @@ def run_worker(
             os.environ.get("HEALTH_HOST", "127.0.0.1"),
             port,
             alive=lambda: all(t.is_alive() for t in threads),
-            ready={"database": lambda: database.ping(), "broker": broker_ok},
+            ready=ready,
         )
     log.info("worker_started", service=settings.service, consumers=[c.queue for c in consumers])
     while not stop.is_set():
@@ -95,5 +105,6 @@ def run_worker(
         thread.join(timeout=30)
     if server is not None:
         server.shutdown()
+    REGISTRY.unregister(outbox)
     log.info("worker_stopped")
     return 0

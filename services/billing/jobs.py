@@ -12,6 +12,7 @@ from shared.config import Settings
 from shared.db import Database
 from shared.jobs import PeriodicJob
 from shared.logs import get_logger
+from shared.metrics import INVOICES_OVERDUE
 
 log = get_logger(__name__)
 DEFAULT_INTERVAL_SECONDS = 300.0
@@ -24,6 +25,7 @@ def run_overdue(database: Database, clock: Clock) -> list[str]:
     while True:
         with database.transaction() as session:
             batch = mark_overdue(session=session, today=clock.today(), limit=BATCH)
+        INVOICES_OVERDUE.inc(len(batch))
         marked += batch
         if len(batch) < BATCH:
             break

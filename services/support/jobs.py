@@ -23,6 +23,7 @@ from shared.config import Settings
 from shared.db import Database, utcnow
 from shared.jobs import PeriodicJob
 from shared.logs import get_logger
+from shared.metrics import SLA_ESCALATIONS
 
 log = get_logger(__name__)
 #: How often the job looks for breaches; CRM_SLA_ESCALATION_SECONDS changes it.
@@ -91,6 +92,7 @@ def escalate_breaches(database: Database, *, clock: Callable[[], datetime] = utc
             )
             cases = session.scalars(stmt).all()
             escalated = sum(_escalate(session, case, now) for case in cases)
+        SLA_ESCALATIONS.inc(escalated)
         total += escalated
         if len(cases) < BATCH or escalated == 0:
             break

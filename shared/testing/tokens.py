@@ -38,7 +38,7 @@ def claims_for(identity: Identity, ttl: int, **extra) -> dict:
         "role": identity.role,
         "email": identity.email,
         "name": identity.name,
-        "iat": round(now, 3),
+        "iat": now,
         "exp": int(now + ttl),
         "jti": new_id(),
     }

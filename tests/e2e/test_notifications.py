@@ -81,7 +81,8 @@ def test_an_sdr_hears_at_once_of_a_lead_a_manager_assigned_and_nobody_else_does(
         [frame] = live.wait_for_notifications(1, timeout=30)
         assert frame["id"] == notification["id"] and frame["json"] == notification
         made_at = datetime.fromisoformat(notification["created_at"]).timestamp()
-        assert frame["received_at"] - made_at < 1.0, "live within a second of being made"
+        # live, not at the next reconnect (minutes): a generous bound for a loaded machine
+        assert frame["received_at"] - made_at < 10.0
 
         assert inbox(system, other_sdr) == []
         path = f"/notifications/{notification['id']}"

@@ -16,6 +16,7 @@ from services.notifications.schemas import (
 )
 from shared.api import Blueprint, page_schema
 from shared.auth import Identity
+from shared.metrics import counted_stream
 from shared.web import (
     bearer_identity,
     current_identity,
@@ -115,7 +116,11 @@ class NotificationStream(MethodView):
             after=after,
             config=current_app.extensions["stream"],
         )
-        return Response(frames, mimetype="text/event-stream", headers=SSE_HEADERS)
+        return Response(
+            counted_stream("notifications", frames),
+            mimetype="text/event-stream",
+            headers=SSE_HEADERS,
+        )
 
 
 @blp.route("/<notification_id>")

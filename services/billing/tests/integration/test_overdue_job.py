@@ -1,6 +1,7 @@
 """The worker's overdue job: sent invoices past due become overdue, once each."""
 
 import pytest
+from prometheus_client import REGISTRY
 
 from services.billing.jobs import jobs, run_overdue
 from services.billing.tests.integration.helpers import AM, draft_for, events, ok
@@ -49,3 +50,14 @@ def test_the_worker_runs_the_job_at_the_configured_interval(billing_db, clock, b
     [job] = jobs(settings, billing_db, clock)
     assert (job.name, job.every_seconds) == ("overdue", 7.0)
     assert job.tick() == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_each_invoice_marked_overdue_is_counted(client, billing_db, clock, backend):
+    before = REGISTRY.get_sample_value("crm_invoices_overdue_total")
+    for value in ("10.00", "20.00"):
+        send(client, draft_for(client, billing_db, deal_value=value)["id"])
+    clock.advance(days=31)
+    assert len(run_overdue(billing_db, clock)) == 2
+    run_overdue(billing_db, clock)
+    assert REGISTRY.get_sample_value("crm_invoices_overdue_total") == before + 2

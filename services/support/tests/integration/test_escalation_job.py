@@ -3,6 +3,7 @@
 import threading
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from services.support.jobs import escalate_breaches
@@ -87,3 +88,13 @@ def test_two_processes_running_the_job_at_once_escalate_each_breach_once(
     )
     with support_db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Escalation)) == 60
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_each_escalation_is_counted_once(client, contacts, support_db, clock, backend):
+    before = REGISTRY.get_sample_value("crm_sla_escalations_total")
+    make_case(client, contacts, priority="urgent")
+    clock.advance(hours=1, seconds=1)
+    assert escalate_breaches(support_db, clock=clock) == 1
+    escalate_breaches(support_db, clock=clock)
+    assert REGISTRY.get_sample_value("crm_sla_escalations_total") == before + 1

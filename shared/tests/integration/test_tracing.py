@@ -1,11 +1,14 @@
 """One trace from a request to the consumer of its event: HTTP, outbox, AMQP header, logs."""
 
+import io
 import json
+import logging
 import random
 
 import pytest
 from opentelemetry.trace import SpanKind
 from sqlalchemy import select
+from structlog.stdlib import ProcessorFormatter
 
 from services.contacts.models import InboxEvent, OutboxEvent
 from shared.consumer import Consumer
@@ -47,8 +50,13 @@ def log_lines(output):
 
 
 def test_a_request_its_event_the_relay_and_the_consumer_share_one_trace(
-    client, contacts_db, amqp_url, background, spans, capsys
+    client, contacts_db, amqp_url, background, spans
 ):
+    written = io.StringIO()
+    (handler,) = [  # the JSON handler create_base_app set up (pytest adds its own)
+        h for h in logging.getLogger().handlers if isinstance(h.formatter, ProcessorFormatter)
+    ]
+    previous = handler.setStream(written)  # type: ignore[attr-defined]
     stop, start = background
     trace_id, client_span = random.getrandbits(128), random.getrandbits(64)
     handled = []
@@ -117,7 +125,8 @@ def test_a_request_its_event_the_relay_and_the_consumer_share_one_trace(
     finally:
         tap.close()
 
-    lines = log_lines(capsys.readouterr().out)
+    handler.setStream(previous)  # type: ignore[attr-defined]
+    lines = log_lines(written.getvalue())
     [request_line] = [
         line
         for line in lines

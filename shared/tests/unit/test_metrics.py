@@ -52,7 +52,7 @@ def test_a_delivery_is_counted_by_outcome_and_an_unknown_type_as_other():
     consumer.handle = lambda _body: Outcome("duplicate")  # type: ignore[method-assign]
     for key in ("known.type", "made.up-by-a-sender"):
         method = SimpleNamespace(routing_key=key, delivery_tag=1)
-        properties = SimpleNamespace(headers=None, message_id="m")
+        properties = SimpleNamespace(headers=None, message_id="m", type=None)
         consumer.deliver(Channel(), method, properties, b"{}")
 
     def counted(event_type):

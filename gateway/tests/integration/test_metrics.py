@@ -6,10 +6,10 @@ import socket
 import threading
 
 import requests
-from flask import Flask, g
 from prometheus_client import REGISTRY, generate_latest
 
-from gateway.proxy import Upstreams, register_proxy
+from gateway.proxy import Upstreams
+from gateway.tests.unit.test_bulkhead import gateway
 from shared.testing.metrics import parsed, scrape, total
 from shared.testing.postgres import free_port
 
@@ -50,17 +50,6 @@ def test_metrics_of_a_service_are_not_reachable_through_the_gateway(system, admi
     )
     assert response.status_code == 404
     assert response.json()["detail"].startswith("No resource at")
-
-
-def gateway(upstreams: Upstreams):
-    app = Flask(__name__)
-
-    @app.before_request
-    def request_id():
-        g.request_id = "test"
-
-    register_proxy(app, upstreams, upload_limit=1024)
-    return app.test_client()
 
 
 def counted(name: str, **labels: str) -> float:

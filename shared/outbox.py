@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from shared import events
@@ -14,6 +14,7 @@ from shared.db import BIG_ID, UTCDateTime, utcnow
 from shared.ids import new_id
 from shared.logs import causation_id_var, correlation_id_var, request_id_var
 from shared.tracing import event_trace_context
+from shared.wakeup import notify_channel
 
 
 class OutboxMixin:
@@ -48,6 +49,7 @@ class Outbox:
     def __init__(self, model: type, service: str) -> None:
         self.model = model
         self.source = f"/crm/{service}"
+        self.channel = notify_channel(model.__table__.name)  # type: ignore[attr-defined]
 
     def record(
         self, session: Session, event_type: str, data: dict[str, Any], subject: str | None = None
@@ -74,7 +76,19 @@ class Outbox:
                 body=body.decode(),
             )
         )
+        self.notify(session)
         return event_id
+
+    def notify(self, session: Session) -> None:
+        """On PostgreSQL, NOTIFY the relay, once per transaction; delivered when it commits."""
+        if session.get_bind().dialect.name != "postgresql":
+            return
+        transaction = session.get_nested_transaction() or session.get_transaction()
+        if transaction is not None and session.info.get(self.channel) is transaction:
+            return
+        with session.no_autoflush:
+            session.execute(select(func.pg_notify(self.channel, "")))
+        session.info[self.channel] = session.get_nested_transaction() or session.get_transaction()
 
     @staticmethod
     def data_of(row: Any) -> dict[str, Any]:

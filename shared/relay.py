@@ -2,95 +2,58 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
-import pika
 from pika.exceptions import AMQPError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from shared.db import Database, utcnow
-from shared.events import EXCHANGE
 from shared.logs import get_logger
 from shared.metrics import OUTBOX_CONFIRM_DURATION, OUTBOX_PUBLISHED
-from shared.topology import declare_exchange
-from shared.tracing import publishing, trace_headers
+from shared.publisher import Message, NotConfirmed, PikaPublisher
+from shared.wakeup import OutboxListener
+
+__all__ = ["FakePublisher", "Message", "PikaPublisher", "Publisher", "Relay"]
 
 log = get_logger(__name__)
 
 
 class Publisher(Protocol):
-    def publish(
-        self, *, routing_key: str, body: bytes, message_id: str, correlation_id: str | None
-    ) -> None: ...
+    def publish_batch(self, messages: Sequence[Message]) -> int:
+        """Publish in order; how many, from the first, the broker confirmed."""
+        ...
+
     def sleep(self, seconds: float) -> None: ...
     def close(self) -> None: ...
 
 
-class PikaPublisher:
-    """A confirming channel: `publish` returns only once the broker has taken the message."""
-
-    def __init__(self, amqp_url: str) -> None:
-        params = pika.URLParameters(amqp_url)
-        params.heartbeat = params.heartbeat or 30
-        params.blocked_connection_timeout = 60
-        params.connection_attempts = 1
-        params.socket_timeout = 5
-        self.connection = pika.BlockingConnection(params)
-        self.channel = self.connection.channel()
-        self.channel.confirm_delivery()
-        declare_exchange(self.channel)
-
-    def publish(
-        self, *, routing_key: str, body: bytes, message_id: str, correlation_id: str | None
-    ) -> None:
-        # Raises NackError / UnroutableError when the broker does not take it.
-        self.channel.basic_publish(
-            exchange=EXCHANGE,
-            routing_key=routing_key,
-            body=body,
-            properties=pika.BasicProperties(
-                content_type="application/cloudevents+json",
-                delivery_mode=pika.DeliveryMode.Persistent,
-                message_id=message_id,
-                correlation_id=correlation_id,
-                type=routing_key,
-                headers=trace_headers(body) or None,
-            ),
-            mandatory=True,
-        )
-
-    def sleep(self, seconds: float) -> None:
-        self.connection.sleep(seconds)  # keeps heartbeats flowing, unlike time.sleep
-
-    def close(self) -> None:
-        if self.connection.is_open:
-            with contextlib.suppress(AMQPError):
-                self.connection.close()
-
-
 class FakePublisher:
-    """Collects what would be published; `fail_next` makes the next publishes raise."""
+    """Collects what would be published.
+
+    `confirm_at_most` has the next batch confirmed only that far (a nack, a return or a lost
+    link after that many); `fail_next` makes the next batches confirm nothing.
+    """
 
     def __init__(self) -> None:
-        self.messages: list[dict] = []
+        self.messages: list[Message] = []
+        self.batches: list[int] = []
+        self.confirm_at_most: int | None = None
         self.fail_next = 0
 
-    def publish(self, *, routing_key, body, message_id, correlation_id) -> None:
+    def publish_batch(self, messages: Sequence[Message]) -> int:
+        self.batches.append(len(messages))
         if self.fail_next:
             self.fail_next -= 1
-            raise AMQPError("broker unavailable (fake)")
-        self.messages.append(
-            {
-                "routing_key": routing_key,
-                "body": body,
-                "message_id": message_id,
-                "correlation_id": correlation_id,
-            }
-        )
+            return 0
+        confirmed = len(messages)
+        if self.confirm_at_most is not None:
+            confirmed, self.confirm_at_most = min(confirmed, self.confirm_at_most), None
+        self.messages.extend(messages[:confirmed])
+        return confirmed
 
     def sleep(self, seconds: float) -> None:
         pass
@@ -100,7 +63,12 @@ class FakePublisher:
 
 
 class Relay:
-    """Moves outbox rows to the broker; at-least-once, in `seq` order, one active per service."""
+    """Moves outbox rows to the broker; at-least-once, in `seq` order, one active per service.
+
+    When the outbox is empty it waits: on PostgreSQL for the NOTIFY a commit of an outbox
+    row sends (`Outbox.record`), or at most `safety_poll_seconds`; on SQLite, or while the
+    LISTEN connection is down, `poll_seconds`.
+    """
 
     def __init__(
         self,
@@ -110,8 +78,9 @@ class Relay:
         connect,
         lock,
         stop: threading.Event,
-        batch_size: int = 100,
+        batch_size: int = 500,
         poll_seconds: float = 0.2,
+        safety_poll_seconds: float = 5.0,
         retention: timedelta = timedelta(days=3),
         service: str = "unknown",
     ) -> None:
@@ -122,41 +91,57 @@ class Relay:
         self.stop = stop
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.safety_poll_seconds = safety_poll_seconds
         self.retention = retention
         self.connected = False
+        self.listen_retry_at = 0.0
+        self.listener = (
+            OutboxListener(database, model.__table__.name) if database.is_postgres else None
+        )
         self.published = OUTBOX_PUBLISHED.labels(service)
         self.confirm_duration = OUTBOX_CONFIRM_DURATION.labels(service)
 
     def publish_pending(self, publisher: Publisher) -> int:
-        """Publish one batch; rows confirmed before a failure stay marked published."""
-        published, failure = 0, None
-        with self.database.transaction() as session:
-            rows = session.scalars(
-                select(self.model)
-                .where(self.model.published_at.is_(None))
-                .order_by(self.model.seq)
+        """Publish one batch; mark the confirmed prefix; raise NotConfirmed for the rest."""
+        m = self.model
+        with self.database.sessions() as session:
+            rows = session.execute(
+                select(m.seq, m.event_id, m.event_type, m.body, m.correlation_id)
+                .where(m.published_at.is_(None))
+                .order_by(m.seq)
                 .limit(self.batch_size)
             ).all()
-            for row in rows:
-                started = time.perf_counter()
-                try:
-                    with publishing(row.event_type, row.event_id, row.body.encode()):
-                        publisher.publish(
-                            routing_key=row.event_type,
-                            body=row.body.encode(),
-                            message_id=row.event_id,
-                            correlation_id=row.correlation_id,
-                        )
-                except Exception as exc:  # commit what was confirmed, then report the failure
-                    failure = exc
-                    break
-                self.confirm_duration.observe(time.perf_counter() - started)
-                self.published.inc()
-                row.published_at = utcnow()
-                published += 1
-        if failure is not None:
-            raise failure
-        return published
+        if not rows:
+            return 0
+        messages = [
+            Message(
+                routing_key=row.event_type,
+                body=row.body.encode(),
+                message_id=row.event_id,
+                correlation_id=row.correlation_id,
+            )
+            for row in rows
+        ]
+        started = time.perf_counter()
+        confirmed = publisher.publish_batch(messages)
+        self.confirm_duration.observe(time.perf_counter() - started)
+        if confirmed:
+            self.mark_published([row.seq for row in rows[:confirmed]])
+            self.published.inc(confirmed)
+        if confirmed < len(rows):
+            raise NotConfirmed(f"{confirmed} of {len(rows)} events confirmed")
+        return confirmed
+
+    def mark_published(self, seqs: list[int]) -> None:
+        """One UPDATE for a batch. By `seq`, not a range: a row with a lower `seq` may commit
+        after the batch was read, and it has not been published."""
+        with self.database.transaction() as session:
+            session.execute(
+                update(self.model)
+                .where(self.model.seq.in_(seqs))
+                .values(published_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
 
     def prune(self) -> None:
         cutoff = utcnow() - self.retention
@@ -174,6 +159,8 @@ class Relay:
                 publisher = self.connect()
                 self.connected, backoff = True, 0.5
                 log.info("relay_connected")
+                if self.listener is not None:
+                    self.listener.connect()  # before the first look, so no commit goes unheard
                 self._pump(publisher)
             except (AMQPError, OSError) as exc:
                 log.warning("relay_broker_unavailable", error=repr(exc), retry_in=backoff)
@@ -183,6 +170,8 @@ class Relay:
                 self.connected = False
                 if publisher is not None:
                     publisher.close()
+                if self.listener is not None:
+                    self.listener.close()
             self.stop.wait(backoff)
             backoff = min(backoff * 2, 30)
         self.lock.release()
@@ -193,8 +182,32 @@ class Relay:
             if not self.lock.held():
                 log.warning("relay_lost_leadership")
                 return
-            if self.publish_pending(publisher) == 0:
-                publisher.sleep(self.poll_seconds)
+            if self.publish_pending(publisher) < self.batch_size:
+                self.wait_for_commit(publisher)
             loops += 1
             if loops % 3000 == 0:
                 self.prune()
+
+    def wait_for_commit(self, publisher: Publisher) -> None:
+        """Until a NOTIFY or the safety-net poll; `poll_seconds` without a LISTEN connection.
+
+        The wait goes in slices of at most a second, each followed by a turn of the
+        publisher's I/O loop, so its heartbeats keep flowing.
+        """
+        listener = self.listener
+        reconnect = time.monotonic() >= self.listen_retry_at  # at most that often
+        if listener is not None and not listener.listening and reconnect:
+            self.listen_retry_at = time.monotonic() + self.safety_poll_seconds
+            listener.connect()
+        if listener is None or not listener.listening:
+            publisher.sleep(self.poll_seconds)
+            return
+        deadline = time.monotonic() + self.safety_poll_seconds
+        while not self.stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                listener.check()
+                return
+            if listener.wait(min(left, 1.0)):
+                return
+            publisher.sleep(0)

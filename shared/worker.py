@@ -37,9 +37,12 @@ def run_worker(
     stop = threading.Event()
     track_pool(settings.service, database.engine)
     consumers = consumers or []
+    prefetch = settings.extra.get("CRM_CONSUMER_PREFETCH")
     for consumer in consumers:
         consumer.stop = stop
         consumer.amqp_url = consumer.amqp_url or settings.amqp_url
+        if prefetch:
+            consumer.prefetch = int(prefetch)
 
     def on_signal(signum, _frame):
         log.info("worker_stopping", signal=signal.Signals(signum).name)
@@ -56,6 +59,7 @@ def run_worker(
         stop=stop,
         connect=lambda: PikaPublisher(settings.amqp_url),
         service=settings.service,
+        safety_poll_seconds=float(settings.extra.get("CRM_RELAY_SAFETY_POLL_SECONDS", 5)),
     )
     threads = [threading.Thread(target=relay.run, name="relay")]
     if retentions:

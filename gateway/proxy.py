@@ -342,9 +342,7 @@ def _relayed(upstream: urllib3.BaseHTTPResponse, streaming: bool) -> Response:
             response = Response(body, status=upstream.status, headers=headers)
             response.headers["Content-Length"] = length  # a HEAD's too, which has no body
             return response
-        # At most CHUNK_SIZE bytes at a time. A chunked response (an event stream) still yields
-        # each chunk as it arrives.
-        chunks = upstream.stream(CHUNK_SIZE, decode_content=False)
+        chunks = _arriving(upstream)
         response = Response(
             stream_with_context(_until_shutdown(chunks) if streaming else chunks),
             status=upstream.status,
@@ -357,6 +355,15 @@ def _relayed(upstream: urllib3.BaseHTTPResponse, streaming: bool) -> Response:
         response.headers.update(EVENT_STREAM_HEADERS)  # and tell proxies in front not to buffer
     response.call_on_close(lambda: _close(upstream))
     return response
+
+
+def _arriving(upstream: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
+    """The body as it arrives: each read's bytes (a chunk of a chunked body), CHUNK_SIZE at most."""
+    if upstream.chunked:
+        yield from upstream.stream(CHUNK_SIZE, decode_content=False)
+        return
+    while chunk := upstream.read1(CHUNK_SIZE, decode_content=False):
+        yield chunk
 
 
 def _close(upstream: urllib3.BaseHTTPResponse) -> None:

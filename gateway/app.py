@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import requests
 from flask import Flask, jsonify, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -70,7 +71,7 @@ def create_app(
     register_proxy(app, upstreams, upload_limit=settings.upload_max_bytes)
     api = app.extensions["api"]
     register_docs(
-        app, MergedSpec(api.spec.to_dict(), upstreams.urls, upstreams.http, owner_of=owner_of)
+        app, MergedSpec(api.spec.to_dict(), upstreams.urls, requests.Session(), owner_of=owner_of)
     )
     app.extensions["login_throttle"] = LoginThrottle.from_env(database)
     register_cors(app)

@@ -1,9 +1,12 @@
 """Forwarding /api/v1/... to the service that owns the path: pooled, with timeouts and bulkheads.
 
-Neither direction is buffered whole. A request body is passed on as the service reads it
-(an upload of 25 MB costs the gateway a few buffers, not 25 MB), and a response chunk by chunk
-as it arrives, so a Server-Sent Events stream (text/event-stream) reaches the client frame by
-frame.
+Each service has a urllib3 connection pool as large as its bulkhead, so a request reuses a
+kept-alive connection, and event streams have pools of their own. Neither direction is buffered
+whole unless it is small. A request body is passed on as the service reads it, with the client's
+Content-Length (an upload of 25 MB costs the gateway a few buffers, not 25 MB), or chunked when
+the client sent it chunked. A response of at most `BUFFERED_MAX` bytes with a Content-Length is
+read whole and sent on in one piece; any other (a download, a Server-Sent Events stream) chunk
+by chunk as it arrives, so an event stream reaches the client frame by frame.
 """
 
 from __future__ import annotations
@@ -13,11 +16,16 @@ import time
 from collections.abc import Iterator
 from urllib.parse import quote, unquote, urlsplit
 
-import requests
+import urllib3
 from flask import Flask, Response, g, request, stream_with_context
 from opentelemetry import propagate
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    MaxRetryError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
 from urllib3.util.retry import Retry
 
 from gateway.bulkhead import Bulkhead
@@ -71,10 +79,19 @@ HOP_BY_HOP = {
     "upgrade",
     "host",
     "content-length",
-    "content-encoding",
 }
 #: The client's trace context: the gateway sends its own span's instead.
 TRACE_CONTEXT = {"traceparent", "tracestate"}
+#: Request headers not passed on as the client sent them, by their WSGI environ names; the
+#: gateway sets X-Request-ID and X-Forwarded-For itself.
+NOT_FORWARDED = {
+    "HTTP_" + name.upper().replace("-", "_")
+    for name in HOP_BY_HOP | TRACE_CONTEXT | {"x-request-id", "x-forwarded-for"}
+}
+#: A response with a Content-Length of at most this many bytes is read whole, then sent on.
+BUFFERED_MAX = 256 * 1024
+#: Bytes at a time of a body that is passed on as it arrives.
+CHUNK_SIZE = 64 * 1024
 
 
 def upstream_urls(environ=os.environ) -> dict[str, str]:
@@ -91,7 +108,7 @@ class StaleConnectionRetry(Retry):
     `keepalive`); a request that picks that connection from the pool just as it closes fails
     without an answer. GET, HEAD, PUT, DELETE and OPTIONS are retried once; a timeout never
     is (the service may still be working), nor is a POST or PATCH, nor any request with a body
-    (those go through `Upstreams.sending`, which never retries: the body is already streamed).
+    (those are sent with `NO_RETRY`: the body is already streamed).
     """
 
     def __init__(self, **kwargs) -> None:
@@ -101,63 +118,63 @@ class StaleConnectionRetry(Retry):
 
     def increment(self, method=None, url=None, response=None, error=None, **kwargs):
         if isinstance(error, ReadTimeoutError):
-            raise error  # requests makes it a ReadTimeout: a 504
+            raise error  # a 504
         if isinstance(error, ConnectTimeoutError):  # also "refused": a 503 or 504 at once
             return Retry.increment(self.new(total=0), method, url, response, error, **kwargs)
         return super().increment(method, url, response, error, **kwargs)
 
 
-def _session(pools: int, size: int, *, retry: bool = True) -> requests.Session:
-    session = requests.Session()
-    adapter = HTTPAdapter(
-        pool_connections=pools,
-        pool_maxsize=size,
-        max_retries=StaleConnectionRetry() if retry else Retry(0, read=False),
+RETRY_STALE = StaleConnectionRetry()
+NO_RETRY = Retry(0, read=False)
+
+
+def connection_pool(url: str, size: int) -> urllib3.HTTPConnectionPool:
+    """Up to `size` kept-alive connections to the service at `url` (more are opened, not kept)."""
+    return urllib3.connection_from_url(url, maxsize=size, block=False, retries=NO_RETRY)
+
+
+def forwarded_headers(environ: dict) -> dict[str, str]:
+    """The client's headers for the service: end-to-end ones only, and who the client is."""
+    headers = {
+        key[5:].replace("_", "-").title(): value
+        for key, value in environ.items()
+        if key.startswith("HTTP_") and key not in NOT_FORWARDED
+    }
+    if environ.get("CONTENT_TYPE"):
+        headers["Content-Type"] = environ["CONTENT_TYPE"]
+    headers["X-Request-ID"] = g.request_id
+    headers["X-Forwarded-For"] = ", ".join(
+        filter(None, [environ.get("HTTP_X_FORWARDED_FOR"), environ.get("REMOTE_ADDR")])
     )
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+    return headers
 
 
-class RequestBody:
-    """The client's body, read by the HTTP client as it sends it: never whole in memory.
+def request_body(headers: dict[str, str]):
+    """The body to pass on: a stream with its Content-Length, a chunked stream, or None.
 
-    Its length is the client's Content-Length, so the service sees the same header.
+    Sets the framing header in `headers`. Reading it is bounded by `request.max_content_length`:
+    a declared length over the limit is a 413 before anything is read, a chunked body one as
+    soon as it passes the limit.
     """
-
-    def __init__(self, stream, length: int) -> None:
-        self.stream = stream
-        self.length = length
-
-    def __len__(self) -> int:
-        return self.length
-
-    def read(self, size: int = -1) -> bytes:
-        return self.stream.read(size)
-
-
-def request_body() -> RequestBody | Iterator[bytes] | None:
-    """The body to pass on: sized, chunked (Transfer-Encoding: chunked), or none.
-
-    Reading it is bounded by `request.max_content_length`: a declared length over the limit is
-    a 413 before anything is read, a chunked body one as soon as it passes the limit.
-    """
-    if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+    if "chunked" in request.environ.get("HTTP_TRANSFER_ENCODING", "").lower():
         stream = request.stream
-        return iter(lambda: stream.read(64 * 1024), b"")
+        headers["Transfer-Encoding"] = "chunked"
+        return iter(lambda: stream.read(CHUNK_SIZE), b"")
     length = request.content_length
     if not length:
         return None
-    return RequestBody(request.stream, length)
+    stream = request.stream  # a 413 here when `length` is over the limit
+    headers["Content-Length"] = str(length)
+    return stream
 
 
 class Upstreams:
-    """Pooled HTTP sessions to all services, with timeouts and a bulkhead per service.
+    """Connection pools to all services, with timeouts and a bulkhead per service.
 
-    Requests with a body get a session that never retries: a body already partly sent cannot
-    be sent again. Event streams get a session of their own, so that open streams never take
-    the pooled connections that ordinary requests need, and a pool big enough to keep one per
-    stream. They are not counted in the bulkheads either: an open stream is mostly idle.
+    Requests with a body are never retried: a body already partly sent cannot be sent again.
+    Event streams get pools of their own, so that open streams never take the pooled
+    connections that ordinary requests need, each big enough to keep one per stream. They are
+    not counted in the bulkheads either: an open stream is mostly idle.
 
     Read timeouts: `read_timeout`, or the service's own in `read_timeouts`; at least
     `report_read_timeout` for paths under reports/; `stream_read_timeout` between two chunks
@@ -189,10 +206,13 @@ class Upstreams:
         limits = {name: (concurrency or {}).get(name, max_concurrency) for name in urls}
         self.bulkheads = {name: Bulkhead(limit, queue_timeout) for name, limit in limits.items()}
         # A pooled connection for every request a bulkhead lets through at once.
-        pool_size = max([64, *limits.values()])
-        self.http = _session(len(urls) or 1, pool_size)
-        self.sending = _session(len(urls) or 1, pool_size, retry=False)
-        self.streams = _session(len(urls) or 1, stream_pool_size)
+        self.pools = {name: connection_pool(url, limits[name]) for name, url in urls.items()}
+        self.stream_pools = {
+            name: connection_pool(url, stream_pool_size) for name, url in urls.items()
+        }
+        #: The path each service's URL may have before /api/v1 (behind a path-routing proxy).
+        self.prefixes = {name: urlsplit(url).path.rstrip("/") for name, url in urls.items()}
+        self._timeouts: dict[tuple[float, float], urllib3.Timeout] = {}
 
     @classmethod
     def from_env(cls, urls: dict[str, str], environ=os.environ) -> Upstreams:
@@ -227,7 +247,7 @@ class Upstreams:
         return (self.connect_timeout, read)
 
     def forward(self, service: str, path: str) -> Response:
-        """The service's answer, streamed; its bulkhead slot is held until that is closed."""
+        """The service's answer; its bulkhead slot is held until the service has sent it all."""
         streaming = path in STREAMS
         slot = None if streaming else self.bulkheads[service].enter()
         if slot is None and not streaming:
@@ -238,93 +258,119 @@ class Upstreams:
             )
             response.headers["Retry-After"] = "1"
             return response
-        answered = False
+        relaying = False
         started = time.perf_counter()
         try:
             upstream = self.send(service, path, streaming)
             metrics.UPSTREAM_DURATION.labels(service).observe(time.perf_counter() - started)
             response = _relayed(upstream, streaming)
-            answered = True
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            metrics.UPSTREAM_ERRORS.labels(service, metrics.upstream_error_kind(exc)).inc()
+            relaying = response.is_streamed
+        except HTTPError as exc:
             return unanswered(service, exc)
         finally:
-            if slot is not None and not answered:
+            if slot is not None and not relaying:
                 slot.release()
-        if slot is not None:
+        if slot is not None and relaying:
             response.call_on_close(slot.release)
         if streaming and response.mimetype == "text/event-stream":
             response.call_on_close(metrics.stream_closer("gateway"))
         return response
 
-    def send(self, service: str, path: str, streaming: bool) -> requests.Response:
-        url = self.urls[service] + request_target()
-        headers = {
-            k: v
-            for k, v in request.headers.items()
-            if k.lower() not in HOP_BY_HOP and k.lower() not in TRACE_CONTEXT
-        }
-        propagate.inject(headers)
-        headers["X-Request-ID"] = g.request_id
-        headers["X-Forwarded-For"] = ", ".join(
-            filter(None, [request.headers.get("X-Forwarded-For"), request.remote_addr])
-        )
-        body = request_body()
-        http = self.streams if streaming else self.http
-        if body is not None and not streaming:
-            http = self.sending
-        return http.request(
+    def send(self, service: str, path: str, streaming: bool) -> urllib3.BaseHTTPResponse:
+        """The request, sent; the service's answer with its body still to be read."""
+        headers = forwarded_headers(request.environ)
+        propagate.inject(headers)  # the gateway's span is the service's parent
+        body = request_body(headers)
+        pool = self.stream_pools[service] if streaming else self.pools[service]
+        return pool.urlopen(
             request.method,
-            url,
+            self.prefixes[service] + request_target(),
+            body=body,
             headers=headers,
-            data=body,
-            stream=True,
-            timeout=self.timeout(service, path),
-            allow_redirects=False,
+            retries=NO_RETRY if body is not None else RETRY_STALE,
+            timeout=self._timeout(self.timeout(service, path)),
+            redirect=False,
+            preload_content=False,
+            decode_content=False,
+            release_conn=False,
         )
 
+    def _timeout(self, seconds: tuple[float, float]) -> urllib3.Timeout:
+        timeout = self._timeouts.get(seconds)
+        if timeout is None:
+            connect, read = seconds
+            timeout = self._timeouts[seconds] = urllib3.Timeout(connect=connect, read=read)
+        return timeout
 
-def unanswered(service: str, error: requests.RequestException) -> Response:
+
+def unanswered(service: str, error: HTTPError) -> Response:
     """The problem for a service that could not be reached (503) or did not answer (504)."""
-    if isinstance(error, requests.exceptions.ConnectTimeout):
+    reason = error.reason if isinstance(error, MaxRetryError) else error
+    if isinstance(reason, ConnectTimeoutError) and not isinstance(reason, NewConnectionError):
+        metrics.UPSTREAM_ERRORS.labels(service, "timeout").inc()
         return problem(
             504,
             f"The {service} service did not accept the connection in time.",
             "upstream-timeout",
         )
-    if isinstance(error, requests.exceptions.Timeout):
+    if isinstance(reason, ReadTimeoutError):
+        metrics.UPSTREAM_ERRORS.labels(service, "timeout").inc()
         return problem(504, f"The {service} service did not answer in time.", "upstream-timeout")
+    metrics.UPSTREAM_ERRORS.labels(service, "unavailable").inc()
     log.warning("upstream unavailable", service=service, error=repr(error))
     return problem(
         503, f"The {service} service is unavailable; try again shortly.", "upstream-unavailable"
     )
 
 
-def _relayed(upstream: requests.Response, streaming: bool) -> Response:
-    response_headers = [
-        (k, v)
-        for k, v in upstream.headers.items()
-        if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id"
-    ]
-    if "Content-Length" in upstream.headers and "Content-Encoding" not in upstream.headers:
-        # The bytes pass unchanged, so a download keeps its length (and a progress bar).
-        response_headers.append(("Content-Length", upstream.headers["Content-Length"]))
-    # At most 64 KiB at a time. A chunked response (an event stream) still yields each chunk
-    # as it arrives; chunk_size=None would read a sized body (a download) whole.
-    chunks = upstream.iter_content(chunk_size=64 * 1024)
+def _relayed(upstream: urllib3.BaseHTTPResponse, streaming: bool) -> Response:
+    """The service's answer for the client: read whole when it is small, else passed on."""
     try:
+        headers = [
+            (k, v)
+            for k, v in upstream.headers.items()
+            if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id"
+        ]
+        length = upstream.headers.get("Content-Length")
+        # The bytes pass unchanged (never decoded), so a download keeps its length too.
+        if length is not None:
+            headers.append(("Content-Length", length))
+        small = length is not None and length.isdigit() and int(length) <= BUFFERED_MAX
+        if small and not streaming:
+            body = upstream.read()
+            upstream.release_conn()
+            response = Response(body, status=upstream.status, headers=headers)
+            response.headers["Content-Length"] = length  # a HEAD's too, which has no body
+            return response
+        chunks = _arriving(upstream)
         response = Response(
             stream_with_context(_until_shutdown(chunks) if streaming else chunks),
-            status=upstream.status_code,
-            headers=response_headers,
+            status=upstream.status,
+            headers=headers,
         )
     except BaseException:
-        upstream.close()
+        _close(upstream)
         raise
     if response.mimetype == "text/event-stream":
         response.headers.update(EVENT_STREAM_HEADERS)  # and tell proxies in front not to buffer
-    response.call_on_close(upstream.close)
+    response.call_on_close(lambda: _close(upstream))
     return response
+
+
+def _arriving(upstream: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
+    """The body as it arrives: each read's bytes (a chunk of a chunked body), CHUNK_SIZE at most."""
+    if upstream.chunked:
+        yield from upstream.stream(CHUNK_SIZE, decode_content=False)
+        return
+    while chunk := upstream.read1(CHUNK_SIZE, decode_content=False):
+        yield chunk
+
+
+def _close(upstream: urllib3.BaseHTTPResponse) -> None:
+    """Back to the pool: kept alive when the body was read to its end, else to be reopened."""
+    if not upstream.isclosed():
+        upstream.close()
+    upstream.release_conn()
 
 
 def _until_shutdown(chunks: Iterator[bytes]) -> Iterator[bytes]:

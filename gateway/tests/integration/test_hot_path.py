@@ -1,10 +1,11 @@
-"""A proxied request holds no database connection while its service works on it."""
+"""A proxied request runs no query and holds no database connection while its service works."""
 
 import threading
 
 import pytest
 import requests
 from flask import Flask, jsonify
+from sqlalchemy import event
 
 from gateway.app import create_app
 from gateway.tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
@@ -59,5 +60,48 @@ def test_no_database_connection_is_held_during_the_upstream_call(gateway_db):
         assert answers == [200, 200, 200]
     finally:
         release.set()
+        gateway.stop()
+        service.stop()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_proxied_request_runs_no_query(gateway_db):
+    upstream = Flask("contacts")
+
+    @upstream.get("/api/v1/contacts")
+    def contacts():
+        return jsonify(items=[])
+
+    service = ThreadServer(upstream, free_port())
+    app = create_app(
+        Settings(service="gateway", env="test", database_url=gateway_db.url),
+        database=gateway_db,
+        urls={"contacts": service.url},
+    )
+    gateway = ThreadServer(app, free_port())
+    queries: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        # The deny list's own thread reads its table once a second; requests must not.
+        if threading.current_thread().name != "revocations":
+            queries.append(statement)
+
+    try:
+        login = requests.post(
+            f"{gateway.url}/api/v1/auth/login",
+            json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+            timeout=10,
+        )
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        url = f"{gateway.url}/api/v1/contacts"
+        assert requests.get(url, headers=headers, timeout=30).status_code == 200  # warmed up
+        event.listen(gateway_db.engine, "before_cursor_execute", count)
+        try:
+            for _ in range(5):
+                assert requests.get(url, headers=headers, timeout=30).status_code == 200
+        finally:
+            event.remove(gateway_db.engine, "before_cursor_execute", count)
+        assert queries == []
+    finally:
         gateway.stop()
         service.stop()

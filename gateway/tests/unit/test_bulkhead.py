@@ -86,15 +86,20 @@ def service():
     service.server.stop()
 
 
-def gateway(upstreams: Upstreams):
+def proxy_app(upstreams: Upstreams, upload_limit: int = 1024) -> Flask:
+    """Only the proxy, with the request id the base app would set."""
     app = Flask(__name__)
 
     @app.before_request
     def request_id():
         g.request_id = "test"
 
-    register_proxy(app, upstreams, upload_limit=1024)
-    return app.test_client()
+    register_proxy(app, upstreams, upload_limit=upload_limit)
+    return app
+
+
+def gateway(upstreams: Upstreams):
+    return proxy_app(upstreams).test_client()
 
 
 def test_a_full_service_is_a_503_busy_and_is_not_sent_the_request(service):

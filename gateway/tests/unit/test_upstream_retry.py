@@ -4,9 +4,9 @@ import socket
 import threading
 
 import pytest
-import requests
 
-from gateway.proxy import _session
+from gateway.proxy import Upstreams
+from gateway.tests.unit.test_bulkhead import gateway
 
 
 class ClosesTheFirstConnection:
@@ -14,7 +14,7 @@ class ClosesTheFirstConnection:
 
     def __init__(self) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self.connections = 0
         threading.Thread(target=self.serve, daemon=True).start()
 
@@ -43,15 +43,26 @@ def server():
 
 @pytest.mark.parametrize("method", ["GET", "DELETE"])
 def test_an_idempotent_request_is_retried_once_on_a_fresh_connection(server, method):
-    response = _session(1, 1).request(method, f"http://127.0.0.1:{server.port}/x", timeout=5)
+    client = gateway(Upstreams({"contacts": server.url}))
+    response = client.open("/api/v1/contacts/x", method=method)
     assert response.status_code == 200
+    assert response.data == b"ok"
     assert server.connections == 2
 
 
 @pytest.mark.parametrize("method", ["POST", "PATCH"])
 def test_a_request_that_may_change_something_is_never_sent_twice(server, method):
-    with pytest.raises(requests.exceptions.ConnectionError):
-        _session(1, 1).request(method, f"http://127.0.0.1:{server.port}/x", data=b"{}", timeout=5)
+    client = gateway(Upstreams({"contacts": server.url}))
+    response = client.open("/api/v1/contacts/x", method=method, data=b"{}")
+    assert response.status_code == 503
+    assert response.get_json()["type"].endswith("/upstream-unavailable")
+    assert server.connections == 1
+
+
+def test_a_request_with_a_body_is_never_sent_twice(server):
+    client = gateway(Upstreams({"contacts": server.url}))
+    response = client.put("/api/v1/contacts/x", data=b"{}")
+    assert response.status_code == 503
     assert server.connections == 1
 
 
@@ -67,14 +78,15 @@ def test_a_read_timeout_is_not_retried():
                 return
 
     threading.Thread(target=hold_every_connection, daemon=True).start()
-    url = f"http://127.0.0.1:{listener.getsockname()[1]}/x"
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
     try:
-        with pytest.raises(requests.exceptions.ReadTimeout):
-            _session(1, 1).get(url, timeout=(5, 0.5))
-        # A retry would have connected again before the timeout reached us; give the
-        # accepting thread ample time to see such a second connection.
-        with pytest.raises(requests.exceptions.ReadTimeout):
-            _session(1, 1).get(url, timeout=(5, 1.0))
+        for read_timeout in (0.5, 1.0):
+            client = gateway(Upstreams({"contacts": url}, read_timeout=read_timeout))
+            assert client.get("/api/v1/contacts/x").status_code == 504
+        # A retry would have connected again before the timeout reached us; the second
+        # request's longer wait gives the accepting thread ample time to see it.
         assert len(held) == 2  # one connection per request: neither was retried
     finally:
         listener.close()
+        for connection in held:
+            connection.close()

@@ -26,7 +26,9 @@ from tests.deploy.test_manifests import (
     compose_services,
     connects,
     of_kind,
+    operator_pods,
     pod_spec,
+    postgres_clusters,
     rendered,
     selects,
     uses_project_image,
@@ -201,7 +203,16 @@ def test_every_panel_queries_known_metrics_through_the_datasource_variable():
 def test_the_pod_monitors_select_the_crm_pods_and_scrape_ports_they_name():
     docs = rendered("prod")
     monitors = of_kind(docs, "PodMonitor")
-    assert set(monitors) == {"crm-web", "crm-worker"}
+    assert set(monitors) == {"crm-web", "crm-worker", "rabbitmq"}
+    # RabbitMQ's pods are the Cluster Operator's, which names their metrics port `prometheus`.
+    rabbitmq = monitors.pop("rabbitmq")["spec"]
+    assert selects(rabbitmq["selector"], operator_pods(docs)["rabbitmq"][1])
+    assert [(e["port"], e["path"]) for e in rabbitmq["podMetricsEndpoints"]] == [
+        ("prometheus", "/metrics")
+    ]
+    # CloudNativePG makes a PodMonitor per Cluster itself.
+    for cluster in postgres_clusters(docs).values():
+        assert cluster["spec"]["monitoring"]["enablePodMonitor"] is True
     deployments = of_kind(docs, "Deployment")
     scraped: dict[str, str] = {}
     for name, monitor in monitors.items():
@@ -236,9 +247,14 @@ def test_prometheus_may_reach_every_metrics_port_and_strangers_still_may_not():
         pod = ("crm", deployments[name]["spec"]["template"]["metadata"]["labels"])
         assert connects(policies, MONITORING, pod, port), name
         assert not connects(policies, STRANGER, pod, port), name
-    database = of_kind(docs, "StatefulSet")["postgres"]
-    postgres = ("crm", database["spec"]["template"]["metadata"]["labels"])
-    assert not connects(policies, MONITORING, postgres, 5432)
+    pods = operator_pods(docs)
+    for name in postgres_clusters(docs):
+        assert connects(policies, MONITORING, pods[name], 9187), name  # CloudNativePG's exporter
+        assert not connects(policies, STRANGER, pods[name], 9187), name
+        assert not connects(policies, MONITORING, pods[name], 5432), name
+    assert connects(policies, MONITORING, pods["rabbitmq"], 15692)
+    assert not connects(policies, STRANGER, pods["rabbitmq"], 15692)
+    assert not connects(policies, MONITORING, pods["rabbitmq"], 5672)
 
 
 # ---- docker compose ----

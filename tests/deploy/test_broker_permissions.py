@@ -42,7 +42,7 @@ def consumer_queue(service: str) -> str:
 
 @pytest.fixture(scope="module")
 def broker_user(amqp_url):
-    """A user and a virtual host of their own on the test broker: (url template, username)."""
+    """A user and a virtual host of their own on the test broker: (vhost, username, url)."""
     parsed = urlparse(amqp_url)
     if parsed.hostname not in {"127.0.0.1", "localhost"} or not shutil.which("rabbitmqctl"):
         pytest.skip("needs the local broker's rabbitmqctl to create a user and a virtual host")

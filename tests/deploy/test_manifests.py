@@ -736,6 +736,8 @@ def test_prod_runs_one_postgresql_cluster_per_service_database_with_backups():
         # One database and one owner role per service: the role the app Secret carries.
         assert spec["bootstrap"]["initdb"] == {"database": f"crm_{module}", "owner": module}
         assert spec["monitoring"]["enablePodMonitor"] is True, name
+        # No committed transaction (so no outbox row) is lost when a replica is promoted.
+        assert spec["postgresql"]["synchronous"]["number"] >= 1, name
         store = spec["backup"]["barmanObjectStore"]
         assert store["destinationPath"].startswith("s3://") and store["destinationPath"].endswith(
             f"/{name}"
@@ -828,6 +830,19 @@ def test_prod_workers_reach_the_broker_as_their_own_users_and_nothing_else_holds
             module, {**env, "CRM_ENV": "production", "USERS_URL": "http://gateway:8080"}
         )  # the production-mode start-up check accepts what the pod gets
         assert settings.amqp_url == env["AMQP_URL"]
+
+
+def test_prod_reads_only_keys_and_client_secrets_from_crm_secrets():
+    """What base/secret.yaml says production's crm-secrets must hold, and no more."""
+    read = {
+        entry["valueFrom"]["secretKeyRef"]["key"]
+        for container in all_containers(rendered("prod"))
+        for entry in container.get("env", [])
+        if entry.get("valueFrom", {}).get("secretKeyRef", {}).get("name") == SECRET_NAME
+    }
+    clients = {f"SERVICE_CLIENT_SECRET_{name.upper()}" for name in SERVICES}
+    storage = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+    assert read == {"JWT_PRIVATE_KEY", "JWT_PREVIOUS_PUBLIC_KEYS", *clients, *storage}
 
 
 # ---- NetworkPolicies, evaluated: which connections they allow ----

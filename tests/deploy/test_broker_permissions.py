@@ -22,6 +22,7 @@ from pika.exceptions import ChannelClosedByBroker
 
 from shared import dlq
 from shared.consumer import Consumer
+from shared.publisher import Message
 from shared.relay import PikaPublisher
 from shared.topology import declare_consumer_queue, dlq_name, retry_name
 from tests.deploy.test_manifests import SERVICES, of_kind, rendered
@@ -87,9 +88,10 @@ def test_a_services_broker_user_runs_its_worker_and_reaches_no_other_queue(broke
     try:
         channel = declare_consumer_queue(connection.channel(), queue, [ROUTING_KEY])
         channel.confirm_delivery()
-        publisher.publish(
-            routing_key=ROUTING_KEY, body=b"{}", message_id=f"m-{service}", correlation_id=None
+        sent = publisher.publish_batch(
+            [Message(routing_key=ROUTING_KEY, body=b"{}", message_id=f"m-{service}")]
         )
+        assert sent == 1
         method, properties, body = next(channel.consume(queue, inactivity_timeout=30))
         assert method is not None and properties.message_id == f"m-{service}"
         channel.cancel()

@@ -31,6 +31,16 @@ MSG
 fi
 
 echo "Starting a local RabbitMQ on $host:$port (loopback only)..."
+# Every connection is a file descriptor: the default soft limit of 1024 leaves the broker
+# about 800 sockets, fewer than a full test run holds at once. rabbitmq-server starts the
+# node through `su rabbitmq`, whose PAM session sets the limits, so raise them there.
+hard=$(ulimit -Hn); [ "$hard" = unlimited ] && hard=65536
+nofile=$(( hard < 65536 ? hard : 65536 ))
+if [ "$(id -u)" = 0 ] && [ -d /etc/security/limits.d ] && id rabbitmq >/dev/null 2>&1; then
+  printf 'rabbitmq soft nofile %s\nrabbitmq hard nofile %s\n' "$nofile" "$nofile" \
+    >/etc/security/limits.d/rabbitmq.conf
+fi
+ulimit -n "$nofile" 2>/dev/null || true
 export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$port ERL_EPMD_ADDRESS=127.0.0.1
 export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 rabbitmq-server -detached >/dev/null 2>&1 || true

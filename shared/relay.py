@@ -198,7 +198,8 @@ class Relay:
         reconnect = time.monotonic() >= self.listen_retry_at  # at most that often
         if listener is not None and not listener.listening and reconnect:
             self.listen_retry_at = time.monotonic() + self.safety_poll_seconds
-            listener.connect()
+            if listener.connect():
+                return  # a commit may have come while nobody listened: look once more
         if listener is None or not listener.listening:
             publisher.sleep(self.poll_seconds)
             return

@@ -144,3 +144,32 @@ def test_confirms_for_tags_of_an_earlier_batch_are_ignored():
     assert confirms.confirmed_prefix() == 0 and not confirms.failed()
     confirms.settle(103, multiple=True, ok=True)
     assert confirms.confirmed_prefix() == 3
+
+
+class DroppedListener:
+    """A LISTEN connection that was lost: the next `connect` succeeds; a `wait` is recorded
+    and stops the relay, so a relay that waits ends its wait at once."""
+
+    def __init__(self, stop):
+        self.listening, self.waits, self.stop = False, [], stop
+
+    def connect(self):
+        self.listening = True
+        return True
+
+    def wait(self, seconds):
+        self.waits.append(seconds)
+        self.stop.set()
+        return False
+
+    def check(self):
+        pass
+
+
+def test_a_relay_that_listens_again_looks_at_the_outbox_before_it_waits(database, tmp_path):
+    """A commit between the lost LISTEN and the new one sent its NOTIFY to nobody."""
+    relay = relay_for(database, tmp_path, safety_poll_seconds=600)
+    relay.listener = DroppedListener(relay.stop)
+    relay.wait_for_commit(FakePublisher())
+    assert relay.listener.listening
+    assert relay.listener.waits == []

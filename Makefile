@@ -39,8 +39,12 @@ seed: install
 run: install
 	@scripts/run.sh
 
+# Two pytest workers: one file (and the whole of tests/e2e, which shares one running system)
+# never splits across them; see conftest.py.
+TEST_WORKERS ?= 2
+
 test: install broker lint typecheck
-	@$(BIN)/pytest
+	@$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test-unit: install
 	@$(BIN)/pytest -m "not integration and not e2e"

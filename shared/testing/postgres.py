@@ -97,9 +97,13 @@ class PostgresCluster:
             connection.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
+    def running(self) -> bool:
+        return (self.data / "postmaster.pid").exists()
+
     def stop(self) -> None:
         try:
-            self._run(PG_BIN / "pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
+            if self.running():
+                self._run(PG_BIN / "pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 

@@ -9,18 +9,22 @@ as us, with a cookie in its own folder.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-import socket
+import signal
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
 
+import pika
+
 from shared.testing.helpers import eventually
 from shared.testing.postgres import free_port
 
 LIB = Path("/usr/lib/rabbitmq/bin")
+QUICK = "?connection_attempts=1&socket_timeout=2&blocked_connection_timeout=2"
 
 
 def available() -> bool:
@@ -78,6 +82,10 @@ class RabbitNode:
 
     def start(self) -> RabbitNode:
         """Start the node and wait until it takes AMQP connections."""
+        return self.launch().wait_up()
+
+    def launch(self) -> RabbitNode:
+        """Start the node without waiting for it (it boots while the caller does other work)."""
         self.process = subprocess.Popen(
             [self._command("rabbitmq-server")],
             env=self.env(),
@@ -86,8 +94,11 @@ class RabbitNode:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
+        return self
+
+    def wait_up(self, timeout: float = 90) -> RabbitNode:
         try:
-            eventually(self._up, timeout=90, interval=0.5)
+            eventually(self._up, timeout=timeout, interval=0.5)
         except AssertionError:
             raise RuntimeError(
                 f"RabbitMQ node {self.name} did not start:\n{self.output()}"
@@ -95,31 +106,69 @@ class RabbitNode:
         return self
 
     def _up(self) -> bool:
+        """AMQP answers: the listener opens last, once the node has booted and recovered."""
         if self.process is not None and self.process.poll() is not None:
             raise RuntimeError(f"rabbitmq-server exited:\n{self.output()}")
         try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-        except OSError:
+            pika.BlockingConnection(pika.URLParameters(self.url + QUICK)).close()
+        except pika.exceptions.AMQPError:
             return False
-        return self.ctl("await_startup", "--timeout", "5", timeout=30).returncode == 0
+        return True
+
+    def stop_app(self) -> None:
+        """Stop RabbitMQ itself, its Erlang VM staying up: every connection is closed, the
+        listener goes, and the queues are recovered from disk by `start_app`."""
+        self._ctl_ok("stop_app")
+
+    def start_app(self) -> None:
+        self._ctl_ok("start_app")
+        self.wait_up()
+
+    def _ctl_ok(self, *args: str) -> None:
+        result = self.ctl(*args)
+        if result.returncode != 0:
+            raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {result.stderr}")
 
     def stop(self) -> None:
         """Stop the node, keeping its data; its clients' connections are cut."""
         if self.process is None:
             return
         self.ctl("stop", timeout=60)
+        self._reap()
+
+    def close(self) -> None:
+        """Kill the node (its data goes too, so there is nothing to shut down cleanly)."""
+        try:
+            if self.process is not None:
+                self._kill()
+                self._reap()
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def _kill(self) -> None:
+        """SIGKILL the Erlang VM (by its pid file: it runs outside the wrapper's group)."""
+        pid = self._node_pid()
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+    def _node_pid(self) -> int | None:
+        try:
+            return int((self.root / "pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def _reap(self) -> None:
+        assert self.process is not None
         try:
             self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, 9)
+            self._kill()
             self.process.wait(timeout=10)
         self.process = None
-
-    def close(self) -> None:
-        try:
-            self.stop()
-        finally:
-            shutil.rmtree(self.root, ignore_errors=True)
 
     def output(self) -> str:
         path = self.root / "server.out"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pika
 import pytest
 from sqlalchemy import func, select
 
@@ -89,3 +90,11 @@ def notifications_of(database: Database, user_id: str) -> list[str]:
         return list(
             session.scalars(select(Notification.event_id).where(Notification.user_id == user_id))
         )
+
+
+def consumer_count(amqp_url: str, queue: str) -> int:
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        return connection.channel().queue_declare(queue, passive=True).method.consumer_count
+    finally:
+        connection.close()

@@ -7,9 +7,9 @@ from collections import Counter
 
 import pytest
 
-from shared.testing.helpers import delete_consumer_queues, eventually, has_consumer, unique
+from shared.testing.helpers import delete_consumer_queues, eventually, unique
 from shared.testing.processes import base_env, start_worker
-from tests.faults.conftest import lead_assigned, notifications_of, publish
+from tests.faults.conftest import consumer_count, lead_assigned, notifications_of, publish
 
 pytestmark = pytest.mark.integration
 EVENTS = 1000
@@ -31,7 +31,7 @@ def test_two_consumers_of_one_queue_make_each_notification_exactly_once(
         processes.extend(workers)
         for worker in workers:
             worker.wait_ready()
-        assert has_consumer(amqp_url, queue)
+        eventually(lambda: consumer_count(amqp_url, queue) == 2, timeout=30)
 
         bodies = [lead_assigned(owner) for _ in range(EVENTS)]
         publish(amqp_url, bodies + bodies[:DUPLICATES])  # a re-send has the same event id

@@ -6,12 +6,15 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, request
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from shared import jsonio
 from shared.logs import get_logger
 
 PROBLEM_JSON = "application/problem+json"
+#: Seconds a client is asked to wait when the database cannot be reached (a restart, a failover).
+STORAGE_RETRY_AFTER = 2
 WEBARGS_LOCATIONS = {
     "json",
     "query",
@@ -151,6 +154,23 @@ def handle_domain_error(error: DomainError):
     return response
 
 
+def storage_unavailable() -> Response:
+    """503 with Retry-After: the database is unreachable for now; the request changed nothing."""
+    response = problem(
+        503, "The database is unavailable for now; try again.", "storage-unavailable"
+    )
+    response.headers["Retry-After"] = str(STORAGE_RETRY_AFTER)
+    return response
+
+
+def handle_database_error(error: DBAPIError):
+    """A lost or refused database connection is a 503; any other database error is a bug."""
+    if isinstance(error, OperationalError) or error.connection_invalidated:
+        log.warning("storage_unavailable", path=request.path, error=str(error.orig))
+        return storage_unavailable()
+    return handle_unexpected(error)
+
+
 def handle_unexpected(error: Exception):
     log.exception("unhandled_error", path=request.path)
     return problem(500, "An unexpected error occurred; it has been logged.", "internal-error")
@@ -159,4 +179,5 @@ def handle_unexpected(error: Exception):
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

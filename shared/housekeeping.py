@@ -8,7 +8,6 @@ month keeps every realistic duplicate out. (Published outbox rows are pruned by 
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete
 
 from shared.db import Database, utcnow
+from shared.jobs import PeriodicJob
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -61,15 +61,12 @@ def prune(database: Database, policies: list[Retention]) -> dict[str, int]:
     return removed
 
 
-def run_housekeeping(
-    database: Database, policies: list[Retention], stop: threading.Event, every_seconds: float
-) -> None:
-    """Prune at start and then every `every_seconds` until `stop`; a failure waits a round."""
-    while not stop.is_set():
-        try:
-            removed = prune(database, policies)
-            if any(removed.values()):
-                log.info("housekeeping_pruned", removed=removed)
-        except Exception:
-            log.exception("housekeeping_failed")
-        stop.wait(every_seconds)
+def housekeeping_job(database: Database, policies: list[Retention], every_seconds: float):
+    """Prune at start and then every `every_seconds`, as the worker's `housekeeping` job."""
+
+    def tick() -> None:
+        removed = prune(database, policies)
+        if any(removed.values()):
+            log.info("housekeeping_pruned", removed=removed)
+
+    return PeriodicJob("housekeeping", every_seconds, tick)

@@ -151,7 +151,14 @@ class Relay:
     def run(self) -> None:
         backoff = 0.5
         while not self.stop.is_set():
-            if not self.lock.acquire():
+            try:
+                leader = self.lock.acquire()
+            except Exception as exc:  # the database is unreachable: stay up and try again
+                log.warning("relay_lock_unavailable", error=repr(exc), retry_in=backoff)
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, 30)
+                continue
+            if not leader:
                 self.stop.wait(2)  # hot standby: another relay holds the lock
                 continue
             publisher = None

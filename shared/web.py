@@ -17,6 +17,7 @@ from shared.config import Settings
 from shared.credentials import Credentials, gateway_credentials
 from shared.db import Database
 from shared.errors import (
+    STORAGE_RETRY_AFTER,
     DomainError,
     Forbidden,
     PreconditionFailed,
@@ -275,7 +276,9 @@ def _commit_failure(exc: Exception) -> Response:
             "precondition-failed",
         )
     log.exception("commit_failed")
-    return problem(503, "The change could not be saved; try again.", "storage-unavailable")
+    response = problem(503, "The change could not be saved; try again.", "storage-unavailable")
+    response.headers["Retry-After"] = str(STORAGE_RETRY_AFTER)
+    return response
 
 
 def current_session() -> Session:

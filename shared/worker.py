@@ -12,7 +12,7 @@ from shared.config import Settings
 from shared.consumer import Consumer
 from shared.db import Database
 from shared.health import run_checks, serve_health
-from shared.housekeeping import Retention, run_housekeeping
+from shared.housekeeping import Retention, housekeeping_job
 from shared.jobs import PeriodicJob
 from shared.leader import leader_lock
 from shared.logs import get_logger
@@ -61,20 +61,24 @@ def run_worker(
         service=settings.service,
         safety_poll_seconds=float(settings.extra.get("CRM_RELAY_SAFETY_POLL_SECONDS", 5)),
     )
-    threads = [threading.Thread(target=relay.run, name="relay")]
+    jobs = list(jobs or [])
     if retentions:
         every = float(settings.extra.get("CRM_HOUSEKEEPING_SECONDS", 3600))
-        threads.append(
-            threading.Thread(
-                target=run_housekeeping,
-                args=(database, retentions, stop, every),
-                name="housekeeping",
-            )
-        )
+        jobs.append(housekeeping_job(database, retentions, every))
+    threads = [threading.Thread(target=relay.run, name="relay")]
     threads += [threading.Thread(target=c.run, name=f"consumer:{c.queue}") for c in consumers]
     threads += [
-        threading.Thread(target=j.run, args=(stop, settings.service), name=f"job:{j.name}")
-        for j in jobs or []
+        threading.Thread(
+            target=j.run,
+            # Each job its own leader lock: it runs on one replica per period.
+            args=(
+                stop,
+                settings.service,
+                leader_lock(database, f"{settings.service}-job-{j.name}"),
+            ),
+            name=f"job:{j.name}",
+        )
+        for j in jobs
     ]
     for thread in threads:
         thread.start()

@@ -53,6 +53,10 @@ class PostgresCluster:
             "UTF8",
             "--no-sync",
         )
+        return self.start_server()
+
+    def start_server(self) -> PostgresCluster:
+        """Start the server on its data folder and port (again, after `stop_server`)."""
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
@@ -80,6 +84,10 @@ class PostgresCluster:
                 time.sleep(0.2)
         raise RuntimeError("PostgreSQL did not start")
 
+    def stop_server(self, mode: str = "fast") -> None:
+        """Stop the server, keeping its data: every client connection is cut."""
+        self._run(PG_BIN / "pg_ctl", "-D", self.data, "-m", mode, "-w", "-t", "60", "stop")
+
     @property
     def admin_url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
@@ -89,9 +97,13 @@ class PostgresCluster:
             connection.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
+    def running(self) -> bool:
+        return (self.data / "postmaster.pid").exists()
+
     def stop(self) -> None:
         try:
-            self._run(PG_BIN / "pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
+            if self.running():
+                self._run(PG_BIN / "pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 

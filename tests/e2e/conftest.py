@@ -80,7 +80,7 @@ class RunningSystem:
         )
         probes = [f"{self.url(process)}/readyz" for process in self.ports]
         try:
-            eventually(lambda: all(self._ok(url) for url in probes), timeout=90, interval=0.5)
+            eventually(lambda: all(self._ok(url) for url in probes), timeout=240, interval=0.5)
         except AssertionError:
             self.stop()
             raise AssertionError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from services.notifications.api import notifications
+from services.notifications.listener import live_streams
 from services.notifications.models import IdempotencyKey
 from services.notifications.stream import StreamConfig
 from shared.config import Settings
@@ -39,4 +40,5 @@ def create_app(
         "streamTicket", {"type": "apiKey", "in": "query", "name": "ticket"}
     )
     app.extensions["stream"] = StreamConfig.from_settings(settings)
+    app.extensions["fanout"] = live_streams(database)  # its listener starts with a stream
     return app

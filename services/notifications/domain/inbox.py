@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.notifications.models import Notification
@@ -97,3 +97,20 @@ def newer_than(
     if skip:
         stmt = stmt.where(Notification.id.not_in(list(skip)))
     return list(session.scalars(stmt.order_by(Notification.id).limit(limit)))
+
+
+def newer_than_each(
+    *, session: Session, floors: Mapping[str, str], limit: int
+) -> list[Notification]:
+    """For several users at once, each one's notifications above that user's id, in id order."""
+    if not floors:
+        return []
+    wanted = or_(
+        *(
+            and_(Notification.user_id == user, Notification.id > after)
+            for user, after in floors.items()
+        )
+    )
+    return list(
+        session.scalars(select(Notification).where(wanted).order_by(Notification.id).limit(limit))
+    )

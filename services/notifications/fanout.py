@@ -81,7 +81,7 @@ class Waiter:
 class Fanout:
     """The open streams of one process by user, woken together by one query per wake."""
 
-    def __init__(self, fetch: Fetch, *, limit: int = 500, batch: int = 200) -> None:
+    def __init__(self, fetch: Fetch, *, limit: int = 2000, batch: int = 1000) -> None:
         self.fetch = fetch
         self.limit = limit  # rows per query; a full page makes the streams query themselves
         self.batch = batch  # users per query

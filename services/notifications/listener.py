@@ -36,7 +36,7 @@ def fetch_from(database: Database) -> Fetch:
     def fetch(floors: Mapping[str, str], limit: int) -> list[Offer]:
         with database.sessions() as session:
             rows = newer_than_each(session=session, floors=floors, limit=limit)
-            return [Offer(row.id, row.user_id, frame(row)) for row in rows]
+            return [Offer(row.id, row.user_id, frame(row._asdict())) for row in rows]
 
     return fetch
 

@@ -111,8 +111,9 @@ class Cursor:
 
 
 def frame(notification: Any) -> str:
-    data = jsonio.dumps(_SCHEMA.dump(notification))
-    return f"id: {notification.id}\nevent: notification\ndata: {data}\n\n"
+    """The SSE frame of a notification: a model object, or its columns as a dict."""
+    dumped = _SCHEMA.dump(notification)
+    return f"id: {dumped['id']}\nevent: notification\ndata: {jsonio.dumps(dumped)}\n\n"
 
 
 def query(database: Database, user_id: str, cursor: Cursor) -> tuple[list[Offer], bool]:
@@ -147,7 +148,10 @@ def events(
             cursor = Cursor(after or newest_id(session=session, user_id=user_id) or "")
         if fanout is not None:
             waiter = fanout.add(user_id, cursor.floor())
-        quiet_since = checked_at = clock()
+        # Spread out, so that streams opened together (after a deploy) do not beat and poll
+        # together: the first heartbeat and safety poll come at a random point of their period.
+        quiet_since = clock() - random.uniform(0, config.heartbeat_seconds)
+        due = clock() + random.uniform(0, config.safety_poll_seconds)
         check = True  # at first: what came before the stream joined the fan-out
         while clock() - started < config.max_seconds and not lifecycle.stopping():
             offers, more = [], False
@@ -156,7 +160,7 @@ def events(
                 check = check or recheck
             if check:
                 polled, more = query(database, user_id, cursor)
-                offers, checked_at = offers + polled, clock()
+                offers, due = offers + polled, clock() + config.safety_poll_seconds
             fresh = [o for o in sorted(offers, key=lambda o: o.id) if cursor.fresh(o.id)]
             for offer in fresh:
                 cursor.mark(offer.id)
@@ -175,7 +179,6 @@ def events(
             waiter.floor = cursor.floor()
             if waiter.closing:
                 break
-            due = checked_at + config.safety_poll_seconds * random.uniform(0.8, 1.0)
             waiter.wait(
                 min(due, quiet_since + config.heartbeat_seconds, started + config.max_seconds)
                 - clock()

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import String, and_, func, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from services.notifications.models import Notification
@@ -99,18 +101,26 @@ def newer_than(
     return list(session.scalars(stmt.order_by(Notification.id).limit(limit)))
 
 
-def newer_than_each(
-    *, session: Session, floors: Mapping[str, str], limit: int
-) -> list[Notification]:
-    """For several users at once, each one's notifications above that user's id, in id order."""
+def newer_than_each(*, session: Session, floors: Mapping[str, str], limit: int) -> list[Row]:
+    """For several users at once, each one's notifications above that user's id, in id order.
+
+    PostgreSQL only (the live streams' fan-out): one statement whatever the number of users,
+    joined to the (user, id) pairs as two arrays, read as plain rows.
+    """
     if not floors:
         return []
-    wanted = or_(
-        *(
-            and_(Notification.user_id == user, Notification.id > after)
-            for user, after in floors.items()
+    table = Notification.__table__
+    wanted = (
+        func.unnest(
+            literal(list(floors), ARRAY(String)), literal(list(floors.values()), ARRAY(String))
         )
+        .table_valued("user_id", "after")
+        .render_derived(name="wanted")
     )
-    return list(
-        session.scalars(select(Notification).where(wanted).order_by(Notification.id).limit(limit))
+    stmt = (
+        select(table)
+        .join(wanted, and_(table.c.user_id == wanted.c.user_id, table.c.id > wanted.c.after))
+        .order_by(table.c.id)
+        .limit(limit)
     )
+    return list(session.execute(stmt))

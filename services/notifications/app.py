@@ -40,5 +40,7 @@ def create_app(
         "streamTicket", {"type": "apiKey", "in": "query", "name": "ticket"}
     )
     app.extensions["stream"] = StreamConfig.from_settings(settings)
-    app.extensions["fanout"] = live_streams(database)  # its listener starts with a stream
+    # On PostgreSQL, its listener starts with the process's first stream.
+    listen_url = settings.extra.get("CRM_SSE_LISTEN_URL")
+    app.extensions["fanout"] = live_streams(database, listen_url)
     return app

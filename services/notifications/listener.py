@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 import psycopg
 from psycopg import sql
+from sqlalchemy.engine import URL, make_url
 
 from services.notifications.domain.delivery import CHANNEL
 from services.notifications.domain.inbox import newer_than_each
@@ -41,8 +42,10 @@ def fetch_from(database: Database) -> Fetch:
     return fetch
 
 
-def conninfo_of(database: Database) -> str:
-    return database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+def conninfo_of(url: str | URL) -> str:
+    """A libpq URL (no SQLAlchemy driver name) for psycopg.connect."""
+    plain = make_url(url).set(drivername="postgresql")
+    return plain.render_as_string(hide_password=False)
 
 
 class Listener:
@@ -139,10 +142,14 @@ class Listener:
         return self._stop.is_set() or lifecycle.stopping()
 
 
-def live_streams(database: Database) -> Fanout | None:
-    """The process's fan-out fed by a listener on PostgreSQL; None (streams poll) on SQLite."""
+def live_streams(database: Database, listen_url: str | None = None) -> Fanout | None:
+    """The process's fan-out fed by a listener on PostgreSQL; None (streams poll) on SQLite.
+
+    `listen_url` is a direct connection to the same database, for when `database` goes
+    through a pooler in transaction mode (PgBouncer), where LISTEN does not work.
+    """
     if not database.is_postgres:
         return None
     fanout = Fanout(fetch_from(database))
-    fanout.feeder = Listener(conninfo_of(database), fanout)
+    fanout.feeder = Listener(conninfo_of(listen_url or database.engine.url), fanout)
     return fanout

@@ -148,45 +148,49 @@ def events(
             cursor = Cursor(after or newest_id(session=session, user_id=user_id) or "")
         if fanout is not None:
             waiter = fanout.add(user_id, cursor.floor())
-        # Spread out, so that streams opened together (after a deploy) do not beat and poll
-        # together: the first heartbeat and safety poll come at a random point of their period.
-        quiet_since = clock() - random.uniform(0, config.heartbeat_seconds)
-        due = clock() + random.uniform(0, config.safety_poll_seconds)
-        check = True  # at first: what came before the stream joined the fan-out
-        while clock() - started < config.max_seconds and not lifecycle.stopping():
-            offers, more = [], False
-            if waiter is not None:
-                offers, recheck = waiter.take()
-                check = check or recheck
-            if check:
-                polled, more = query(database, user_id, cursor)
-                offers, due = offers + polled, clock() + config.safety_poll_seconds
-            fresh = [o for o in sorted(offers, key=lambda o: o.id) if cursor.fresh(o.id)]
-            for offer in fresh:
-                cursor.mark(offer.id)
-                sent += 1
-                yield offer.text
-            if fresh:
-                quiet_since = clock()
-            elif clock() - quiet_since >= config.heartbeat_seconds:
-                quiet_since = clock()
-                yield ": keep-alive\n\n"
-            if more:
-                continue
-            if waiter is None:
-                sleep(config.poll_seconds)
-                continue
-            waiter.floor = cursor.floor()
-            if waiter.closing:
-                break
-            waiter.wait(
-                min(due, quiet_since + config.heartbeat_seconds, started + config.max_seconds)
-                - clock()
-            )
-            check = clock() >= due
+        for text in _frames(database, user_id, cursor, config, waiter, clock, sleep):
+            sent += not text.startswith(":")
+            yield text
     except SQLAlchemyError as exc:  # the client reconnects after `retry` and resumes
         log.warning("stream_database_error", user_id=user_id, error=repr(exc))
     finally:
         if waiter is not None and fanout is not None:
             fanout.remove(waiter)
         log.info("stream_closed", user_id=user_id, sent=sent, seconds=round(clock() - started, 1))
+
+
+def _frames(database, user_id, cursor, config, waiter, clock, sleep) -> Iterator[str]:
+    """Notifications and heartbeats until the stream's time is up or the process stops."""
+    ends = clock() + config.max_seconds
+    # Spread out, so that streams opened together (after a deploy) do not beat and poll
+    # together: the first heartbeat and safety poll come at a random point of their period.
+    quiet_since = clock() - random.uniform(0, config.heartbeat_seconds)
+    due = clock() + random.uniform(0, config.safety_poll_seconds)
+    check = True  # at first: what came before the stream joined the fan-out
+    while clock() < ends and not lifecycle.stopping():
+        offers, more = [], False
+        if waiter is not None:
+            offers, recheck = waiter.take()
+            check = check or recheck
+        if check:
+            polled, more = query(database, user_id, cursor)
+            offers, due = offers + polled, clock() + config.safety_poll_seconds
+        fresh = [o for o in sorted(offers, key=lambda o: o.id) if cursor.fresh(o.id)]
+        for offer in fresh:
+            cursor.mark(offer.id)
+            yield offer.text
+        if fresh:
+            quiet_since = clock()
+        elif clock() - quiet_since >= config.heartbeat_seconds:
+            quiet_since = clock()
+            yield ": keep-alive\n\n"
+        if more:
+            continue
+        if waiter is None:
+            sleep(config.poll_seconds)
+            continue
+        waiter.floor = cursor.floor()
+        if waiter.closing:
+            return
+        waiter.wait(min(due, quiet_since + config.heartbeat_seconds, ends) - clock())
+        check = clock() >= due

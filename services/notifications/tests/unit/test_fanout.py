@@ -1,7 +1,8 @@
 """The fan-out: a wake offers each notified user's streams that user's rows, from one query."""
 
 from services.notifications.fanout import Fanout, Offer
-from services.notifications.listener import Listener
+from services.notifications.listener import Listener, live_streams
+from shared.db import Database
 
 
 class FakeInbox:
@@ -132,3 +133,11 @@ def test_the_listener_wakes_every_stream_each_time_it_listens_again():
     assert listener.listened == 2
     assert inbox.asked == [{"ann": ""}, {"ann": ""}]  # once per connection, none while down
     assert waiter.closing  # the listener stopped: its streams end, their clients reconnect
+
+
+def test_streams_poll_on_sqlite_and_listen_on_postgresql_directly_when_told_where():
+    assert live_streams(Database("sqlite://")) is None
+    pooled = Database("postgresql://crm@pooler:6432/notifications")
+    assert live_streams(pooled).feeder.conninfo == "postgresql://crm@pooler:6432/notifications"
+    direct = live_streams(pooled, "postgresql+psycopg://crm@db:5432/notifications")
+    assert direct.feeder.conninfo == "postgresql://crm@db:5432/notifications"

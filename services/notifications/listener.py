@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Mapping
 
 import psycopg
@@ -94,9 +95,8 @@ class Listener:
                 delay = self.retry_seconds[0]
                 self.fanout.wake_all()  # a notification may have come while nobody listened
                 self.listen()
-            if not self._ending():
-                self._stop.wait(delay)
-                delay = min(delay * 2, self.retry_seconds[1])
+            self._pause(delay)
+            delay = min(delay * 2, self.retry_seconds[1])
         self.close()
         self.fanout.close()
 
@@ -137,6 +137,12 @@ class Listener:
         if connection is not None:
             with contextlib.suppress(psycopg.Error):
                 connection.close()
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep, looking every slice whether the process stops."""
+        until = time.monotonic() + seconds
+        while not self._ending() and (left := until - time.monotonic()) > 0:
+            self._stop.wait(min(left, self.slice_seconds))
 
     def _ending(self) -> bool:
         return self._stop.is_set() or lifecycle.stopping()

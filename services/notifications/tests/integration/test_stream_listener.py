@@ -12,6 +12,7 @@ from services.notifications.app import create_app
 from services.notifications.listener import APPLICATION_NAME
 from services.notifications.models import Notification
 from services.notifications.tests.conftest import lead_event, settings_for, stop_streams
+from shared import lifecycle
 from shared.ids import new_id
 from shared.testing.helpers import auth, eventually
 from shared.testing.postgres import free_port
@@ -151,6 +152,19 @@ def test_many_streams_of_one_process_share_one_listen_connection(
             assert frame["json"]["user_id"] == "sdr-1"
         assert all(stream.notifications() == [] for stream in streams[4:])
         assert len(listener_backends(notifications_db)) == 1
+    finally:
+        for stream in streams:
+            stream.close()
+
+
+def test_waiting_streams_end_when_the_process_begins_to_stop(
+    server, live_app, own_queries, monkeypatch
+):
+    streams = open_streams(server, live_app, own_queries, ["sdr-1", "sdr-2"])
+    try:
+        monkeypatch.setattr(lifecycle, "_check", lambda: True)  # as after gunicorn's SIGTERM
+        for stream in streams:
+            eventually(stream.ended.is_set, timeout=30)  # not after the ten-minute lifetime
     finally:
         for stream in streams:
             stream.close()

@@ -30,6 +30,17 @@ from shared.logs import get_logger
 log = get_logger(__name__)
 #: How the LISTEN connection shows in pg_stat_activity.
 APPLICATION_NAME = "crm notifications listener"
+#: An idle connection whose server vanished without a word (a cut network) is noticed by
+#: TCP keepalives within about a minute, and then opened again like any lost one.
+CONNECTION = {
+    "autocommit": True,
+    "connect_timeout": 5,
+    "application_name": APPLICATION_NAME,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
 
 
 def fetch_from(database: Database) -> Fetch:
@@ -102,15 +113,15 @@ class Listener:
 
     def connect(self) -> bool:
         try:
-            connection = psycopg.connect(
-                self.conninfo,
-                autocommit=True,
-                connect_timeout=5,
-                application_name=APPLICATION_NAME,
-            )
+            connection = psycopg.connect(self.conninfo, **CONNECTION)
+        except psycopg.Error as exc:
+            log.warning("stream_listen_failed", error=repr(exc))
+            return False
+        try:
             connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
         except psycopg.Error as exc:
             log.warning("stream_listen_failed", error=repr(exc))
+            connection.close()
             return False
         self.connection = connection
         log.info("stream_listening", channel=CHANNEL)

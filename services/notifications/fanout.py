@@ -10,7 +10,6 @@ offered twice is still sent once. No Flask, no database connection held while st
 from __future__ import annotations
 
 import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -53,16 +52,18 @@ class Waiter:
         self.floor = floor
         self.recheck = False
         self.closing = False
-        self._offers: deque[Offer] = deque()
+        self._offers: list[Offer] = []
         self._woken = threading.Event()
+        self._lock = threading.Lock()  # the fan-out wakes, the stream takes
 
     def wake(
         self, offers: Iterable[Offer] = (), *, recheck: bool = False, closing: bool = False
     ) -> None:
-        self._offers.extend(offers)
-        self.recheck = self.recheck or recheck
-        self.closing = self.closing or closing
-        self._woken.set()
+        with self._lock:
+            self._offers.extend(offers)
+            self.recheck = self.recheck or recheck
+            self.closing = self.closing or closing
+            self._woken.set()
 
     def wait(self, seconds: float) -> bool:
         """Until woken or `seconds` passed; True when woken."""
@@ -70,11 +71,10 @@ class Waiter:
 
     def take(self) -> tuple[list[Offer], bool]:
         """What was offered since the last take, and whether to query as well."""
-        self._woken.clear()
-        offers = []
-        while self._offers:
-            offers.append(self._offers.popleft())
-        recheck, self.recheck = self.recheck, False
+        with self._lock:
+            self._woken.clear()
+            offers, self._offers = self._offers, []
+            recheck, self.recheck = self.recheck, False
         return offers, recheck
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from services.notifications.api import notifications
+from services.notifications.listener import live_streams
 from services.notifications.models import IdempotencyKey
 from services.notifications.stream import StreamConfig
 from shared.config import Settings
@@ -39,4 +40,7 @@ def create_app(
         "streamTicket", {"type": "apiKey", "in": "query", "name": "ticket"}
     )
     app.extensions["stream"] = StreamConfig.from_settings(settings)
+    # On PostgreSQL, its listener starts with the process's first stream.
+    listen_url = settings.extra.get("CRM_SSE_LISTEN_URL")
+    app.extensions["fanout"] = live_streams(database, listen_url)
     return app

@@ -68,7 +68,7 @@ class SSEClient:
 
         return eventually(arrived, timeout)
 
-    def wait_until_connected(self, timeout: float = 5.0) -> None:
+    def wait_until_connected(self, timeout: float = 30.0) -> None:
         eventually(lambda: any("retry" in f for f in self.frames), timeout)
 
     def close(self) -> None:

@@ -115,6 +115,7 @@ class NotificationStream(MethodView):
             user_id=user_id,
             after=after,
             config=current_app.extensions["stream"],
+            fanout=current_app.extensions["fanout"],
         )
         return Response(
             counted_stream("notifications", frames),

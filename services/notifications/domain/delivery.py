@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.notifications.events import record_event
 from services.notifications.models import Notification
 from services.notifications.rules import Draft
+
+#: The channel a stored notification is announced on (payload: its user id); each web
+#: process's listener (services/notifications/listener.py) wakes that user's open streams.
+CHANNEL = "crm_notifications_new"
 
 
 def deliver(
@@ -35,4 +39,14 @@ def deliver(
     session.add(notification)
     session.flush()
     record_event(session, "notification.created", notification)
+    announce(session, draft.user_id)
     return notification
+
+
+def announce(session: Session, user_id: str) -> None:
+    """On PostgreSQL, NOTIFY the open streams' listeners; delivered when the transaction commits.
+
+    PostgreSQL folds identical notifications of one transaction into one.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_notify(CHANNEL, user_id)))

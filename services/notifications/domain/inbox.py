@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, and_, func, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from services.notifications.models import Notification
@@ -97,3 +99,28 @@ def newer_than(
     if skip:
         stmt = stmt.where(Notification.id.not_in(list(skip)))
     return list(session.scalars(stmt.order_by(Notification.id).limit(limit)))
+
+
+def newer_than_each(*, session: Session, floors: Mapping[str, str], limit: int) -> list[Row]:
+    """For several users at once, each one's notifications above that user's id, in id order.
+
+    PostgreSQL only (the live streams' fan-out): one statement whatever the number of users,
+    joined to the (user, id) pairs as two arrays, read as plain rows.
+    """
+    if not floors:
+        return []
+    table = Notification.__table__
+    wanted = (
+        func.unnest(
+            literal(list(floors), ARRAY(String)), literal(list(floors.values()), ARRAY(String))
+        )
+        .table_valued("user_id", "after")
+        .render_derived(name="wanted")
+    )
+    stmt = (
+        select(table)
+        .join(wanted, and_(table.c.user_id == wanted.c.user_id, table.c.id > wanted.c.after))
+        .order_by(table.c.id)
+        .limit(limit)
+    )
+    return list(session.execute(stmt))

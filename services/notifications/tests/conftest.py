@@ -63,7 +63,15 @@ def notifications_db(database_url):
 
 @pytest.fixture
 def app(notifications_db):
-    return create_app(settings_for(notifications_db.url), database=notifications_db)
+    app = create_app(settings_for(notifications_db.url), database=notifications_db)
+    yield app
+    stop_streams(app)
+
+
+def stop_streams(app) -> None:
+    """End the app's open streams and its listener (PostgreSQL), if a stream started it."""
+    if app.extensions["fanout"] is not None:
+        app.extensions["fanout"].stop()
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from services.notifications.tests.conftest import lead_event
+from services.notifications.app import create_app
+from services.notifications.tests.conftest import lead_event, settings_for, stop_streams
 from shared import lifecycle
 from shared.testing.helpers import auth, eventually
 from shared.testing.postgres import free_port
@@ -34,8 +35,18 @@ def frames_of(body: str) -> list[dict]:
 
 
 @pytest.fixture
-def server(app):
-    running = ThreadServer(app, free_port())
+def live_app(notifications_db):
+    """The service with streams that stay open long enough to wait on."""
+    live = create_app(
+        settings_for(notifications_db.url, CRM_SSE_MAX_SECONDS="120"), database=notifications_db
+    )
+    yield live
+    stop_streams(live)
+
+
+@pytest.fixture
+def server(live_app):
+    running = ThreadServer(live_app, free_port())
     yield running
     running.stop()
 
@@ -76,7 +87,7 @@ def test_a_connected_user_gets_a_new_notification_on_the_open_stream(server, con
     # How fast it arrives is a figure for `make bench`, not a test: CI machines are busy.
     stream = SSEClient(f"{server.url}/api/v1/notifications/stream", SDR)
     try:
-        stream.wait_until_connected()
+        stream.wait_until_connected(timeout=30)
         notify(consumer)
         [frame] = stream.wait_for_notifications(1, timeout=30)
         assert frame["json"]["user_id"] == "sdr-1" and frame["json"]["id"] == frame["id"]
@@ -85,13 +96,13 @@ def test_a_connected_user_gets_a_new_notification_on_the_open_stream(server, con
         stream.close()
 
 
-def test_open_streams_hold_no_database_connection_while_they_wait(server, consumer, app):
+def test_open_streams_hold_no_database_connection_while_they_wait(server, consumer, live_app):
     """Twenty streams, one pool of at most fifteen connections: all of them still deliver."""
-    pool = app.extensions["database"].engine.pool
+    pool = live_app.extensions["database"].engine.pool
     streams = [SSEClient(f"{server.url}/api/v1/notifications/stream", SDR) for _ in range(20)]
     try:
         for stream in streams:
-            stream.wait_until_connected()
+            stream.wait_until_connected(timeout=30)
         notify(consumer)
         for stream in streams:
             stream.wait_for_notifications(1, timeout=30)

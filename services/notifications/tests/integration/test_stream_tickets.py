@@ -11,7 +11,12 @@ from sqlalchemy import inspect, select, update
 from services.notifications.app import create_app
 from services.notifications.jobs import jobs
 from services.notifications.models import Base, IdempotencyKey, StreamTicket
-from services.notifications.tests.conftest import MIGRATIONS, lead_event, settings_for
+from services.notifications.tests.conftest import (
+    MIGRATIONS,
+    lead_event,
+    settings_for,
+    stop_streams,
+)
 from shared.auth import SERVICE
 from shared.db import utcnow
 from shared.errors import PROBLEM_JSON
@@ -52,6 +57,7 @@ def server(notifications_db):
     )
     running = ThreadServer(live, free_port())
     yield running
+    stop_streams(live)
     running.stop()
 
 

@@ -27,6 +27,8 @@ log = get_logger(__name__)
 
 Handler = Callable[[Session, Event], None]
 ACK, RETRY, DEAD, DUPLICATE, IGNORED = "ack", "retry", "dead", "duplicate", "ignored"
+#: Unacknowledged deliveries the broker sends ahead (basic.qos); CRM_CONSUMER_PREFETCH.
+PREFETCH = 10
 #: How often a consumer looks at its dead-letter queue's depth (crm_dead_letter_queue_messages).
 DLQ_POLL_SECONDS = 15.0
 
@@ -56,7 +58,7 @@ class Consumer:
         stop: threading.Event | None = None,
         ignore_unknown: bool = False,
         retry_delays_ms: tuple[int, ...] = RETRY_DELAYS_MS,
-        prefetch: int = 10,
+        prefetch: int = PREFETCH,
         schemas: PublishedSchemas | None = None,
     ) -> None:
         self.queue = queue

@@ -7,6 +7,7 @@ broker, then raw pika doing the same broker work, in the same run.
 from __future__ import annotations
 
 import contextlib
+import os
 import statistics
 import threading
 import time
@@ -31,7 +32,7 @@ from shared.topology import RETRY_DELAYS_MS, declare_consumer_queue, dlq_name, r
 MIGRATIONS = Path(__file__).resolve().parents[1] / "services/contacts/migrations"
 RELAY_EVENTS = 20_000
 LATENCY_RATE, LATENCY_SECONDS = 200, 5
-CONSUMER_EVENTS = 10_000
+CONSUMER_EVENTS = int(os.environ.get("BENCH_CONSUMER_EVENTS", 10_000))
 #: Generous bounds for the waits; a row that takes longer fails with the reason.
 WAIT_SECONDS = 120
 

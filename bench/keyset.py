@@ -21,7 +21,7 @@ SORT = "-created_at"  # the list endpoint's default order
 SEED = """
 INSERT INTO contacts (id, name, email, owner_id, created_at, updated_at, version)
 SELECT md5(g::text)::uuid::text, 'Contact ' || g, 'c' || g || '@bench.example',
-       'owner-' || (g % 20), at, at, 1
+       'owner-' || (g %% 20), at, at, 1
 FROM generate_series(1, %(count)s) AS g,
      LATERAL (SELECT timestamptz '2026-01-01' + g * interval '1 second' AS at) AS t
 """

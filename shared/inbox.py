@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -11,7 +12,7 @@ from shared.db import utcnow
 from shared.events import Event
 
 #: `insert` with ON CONFLICT DO NOTHING, per dialect.
-INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def claim(session: Session, model: type, consumer: str, events: Sequence[Event]) -> set[str]:

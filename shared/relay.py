@@ -121,7 +121,8 @@ class Relay:
         broker's work. A batch reads past the last `seq` of the one before; the next call
         starts from the lowest unpublished row again (one that committed late included).
         """
-        total, after, marking = 0, None, []
+        total, after = 0, None
+        marking: list[int] = []  # the confirmed seqs of the batch before, not marked yet
         try:
             for number in range(batches):
                 if number and not self.lock.held():

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from pika.exceptions import AMQPError
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from shared.db import Database, utcnow
 from shared.logs import get_logger
@@ -123,33 +124,36 @@ class Relay:
         """
         total, after = 0, None
         marking: list[int] = []  # the confirmed seqs of the batch before, not marked yet
-        try:
-            for number in range(batches):
-                if number and not self.lock.held():
-                    break
-                rows = self.read(after)
-                if not rows:
-                    break
-                started = time.perf_counter()
-                publisher.send([self.message(row) for row in rows])
+        # One session for the pass: one connection checkout; a batch's read and the UPDATE
+        # that marks it commit together.
+        with self.database.sessions() as session:
+            try:
+                for number in range(batches):
+                    if number and not self.lock.held():
+                        break
+                    rows = self.read(session, after)
+                    if not rows:
+                        break
+                    started = time.perf_counter()
+                    publisher.send([self.message(row) for row in rows])
+                    if marking:
+                        self.mark_published(marking, session)
+                        marking = []
+                    confirmed = publisher.collect()
+                    self.confirm_duration.observe(time.perf_counter() - started)
+                    marking, total = [row.seq for row in rows[:confirmed]], total + confirmed
+                    self.published.inc(confirmed)
+                    if confirmed < len(rows):
+                        raise NotConfirmed(f"{confirmed} of {len(rows)} events confirmed")
+                    if len(rows) < self.batch_size:
+                        break
+                    after = rows[-1].seq
+            finally:
                 if marking:
-                    self.mark_published(marking)
-                    marking = []
-                confirmed = publisher.collect()
-                self.confirm_duration.observe(time.perf_counter() - started)
-                marking, total = [row.seq for row in rows[:confirmed]], total + confirmed
-                self.published.inc(confirmed)
-                if confirmed < len(rows):
-                    raise NotConfirmed(f"{confirmed} of {len(rows)} events confirmed")
-                if len(rows) < self.batch_size:
-                    break
-                after = rows[-1].seq
-        finally:
-            if marking:
-                self.mark_published(marking)
+                    self.mark_published(marking, session)
         return total
 
-    def read(self, after: int | None) -> list:
+    def read(self, session: Session, after: int | None) -> list:
         """The next batch of unpublished rows in `seq` order, past `after` when given."""
         m = self.model
         query = select(m.seq, m.event_id, m.event_type, m.body, m.correlation_id).where(
@@ -157,8 +161,7 @@ class Relay:
         )
         if after is not None:
             query = query.where(m.seq > after)
-        with self.database.sessions() as session:
-            return list(session.execute(query.order_by(m.seq).limit(self.batch_size)).all())
+        return list(session.execute(query.order_by(m.seq).limit(self.batch_size)).all())
 
     @staticmethod
     def message(row) -> Message:
@@ -169,16 +172,16 @@ class Relay:
             correlation_id=row.correlation_id,
         )
 
-    def mark_published(self, seqs: list[int]) -> None:
-        """One UPDATE for a batch. By `seq`, not a range: a row with a lower `seq` may commit
-        after the batch was read, and it has not been published."""
-        with self.database.transaction() as session:
-            session.execute(
-                update(self.model)
-                .where(self.model.seq.in_(seqs))
-                .values(published_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
+    def mark_published(self, seqs: list[int], session: Session) -> None:
+        """One UPDATE for a batch, committed. By `seq`, not a range: a row with a lower `seq`
+        may commit after the batch was read, and it has not been published."""
+        session.execute(
+            update(self.model)
+            .where(self.model.seq.in_(seqs))
+            .values(published_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
 
     def prune(self) -> None:
         cutoff = utcnow() - self.retention

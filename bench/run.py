@@ -1,158 +1,70 @@
-"""Benchmarks with figures and ratios: `make bench`. Not tests: nothing here asserts a time."""
+"""`make bench`: every row of the table, each with a baseline measured in the same run.
+
+Row groups are modules with `measure(cluster, amqp_url) -> list[Figure]`. A group that is
+absent, or that raises, has its rows reported as not measured (with the reason) and the run
+goes on; nothing here asserts a figure.
+"""
 
 from __future__ import annotations
 
-import statistics
-import threading
+import importlib
+import os
 import time
-from pathlib import Path
+import traceback
 
-from sqlalchemy import insert, select
-
-from bench.sales import bench_reports
-from services.contacts.models import Contact, OutboxEvent
-from shared.db import Database, utcnow
-from shared.ids import new_id
-from shared.leader import leader_lock
-from shared.migrations import upgrade
-from shared.outbox import Outbox
-from shared.pagination import paginate
-from shared.relay import PikaPublisher, Relay
+from bench import report
+from bench.report import ROWS, Figure, not_measured
 from shared.testing.postgres import PostgresCluster
 
-MIGRATIONS = Path(__file__).resolve().parents[1] / "services/contacts/migrations"
-ROWS, PAGE, EVENTS = 100_000, 50, 2_000
+AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+#: Each group's module and the rows it measures.
+GROUPS = {
+    "bench.events": ("relay", "event_latency", "consumer"),
+    "bench.web": ("gateway", "list", "post"),
+    "bench.keyset": ("keyset",),
+    "bench.streams": ("streams",),
+}
 
 
-def timed(fn, repeat: int = 30) -> float:
-    samples = []
-    for _ in range(repeat):
+def run_group(module: str, rows: tuple[str, ...], cluster, amqp_url: str) -> list[Figure]:
+    """The group's figures for `rows`; a row it did not give is reported as not measured."""
+    try:
+        group = importlib.import_module(module)
+        figures = {f.name: f for f in group.measure(cluster, amqp_url)}
+    except ModuleNotFoundError as exc:
+        if exc.name != module:  # something the group needs: the group failed
+            return [not_measured(name, f"{module} failed: {exc}") for name in rows]
+        return [not_measured(name, f"{module} is absent") for name in rows]
+    except Exception as exc:
+        traceback.print_exc()
+        return [
+            not_measured(name, f"{module} failed: {type(exc).__name__}: {exc}") for name in rows
+        ]
+    return [figures.get(name) or not_measured(name, f"{module} gave no figure") for name in rows]
+
+
+def collect(cluster, amqp_url: str, groups: dict[str, tuple[str, ...]] = GROUPS) -> list[Figure]:
+    """Every group's figures, in the table's order."""
+    figures: dict[str, Figure] = {}
+    for module, rows in groups.items():
         started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1000
-
-
-def seed(database: Database) -> None:
-    now = utcnow()
-    rows = [
-        {
-            "id": new_id(),
-            "name": f"N{i}",
-            "owner_id": "bench",
-            "created_at": now,
-            "updated_at": now,
-            "version": 1,
-        }
-        for i in range(ROWS)
-    ]
-    with database.transaction() as session:
-        for start in range(0, ROWS, 10_000):
-            session.execute(insert(Contact), rows[start : start + 10_000])
-    with database.engine.begin() as connection:
-        connection.exec_driver_sql("ANALYZE contacts")
-
-
-def cursor_at(database: Database, page: int) -> str | None:
-    cursor = None
-    with database.sessions() as session:
-        for _ in range(page - 1):
-            cursor = paginate(
-                session,
-                select(Contact),
-                model=Contact,
-                sort="-created_at",
-                sortable=("created_at",),
-                limit=PAGE,
-                cursor=cursor,
-            ).next_cursor
-    return cursor
-
-
-def bench_pagination(database: Database) -> None:
-    deep_page = ROWS // PAGE - 1
-    first, deep = cursor_at(database, 1), cursor_at(database, deep_page)
-
-    def page(cursor):
-        with database.sessions() as session:
-            paginate(
-                session,
-                select(Contact),
-                model=Contact,
-                sort="-created_at",
-                sortable=("created_at",),
-                limit=PAGE,
-                cursor=cursor,
-            )
-
-    def offset_page(offset):
-        with database.sessions() as session:
-            session.scalars(
-                select(Contact)
-                .order_by(Contact.created_at.desc(), Contact.id.desc())
-                .offset(offset)
-                .limit(PAGE)
-            ).all()
-
-    t_first, t_deep = timed(lambda: page(first)), timed(lambda: page(deep))
-    t_off_first = timed(lambda: offset_page(0))
-    t_off_deep = timed(lambda: offset_page((deep_page - 1) * PAGE))
-    print(f"keyset pagination over {ROWS:,} contacts, {PAGE} per page (PostgreSQL, median):")
-    print(f"  page 1            {t_first:8.2f} ms")
-    print(f"  page {deep_page:<12,} {t_deep:8.2f} ms   ratio deep/first = {t_deep / t_first:.2f}")
-    print(
-        f"  OFFSET for contrast: page 1 {t_off_first:.2f} ms, page {deep_page:,} "
-        f"{t_off_deep:.2f} ms, ratio {t_off_deep / t_off_first:.1f}"
-    )
-
-
-def bench_relay(database: Database, amqp_url: str) -> None:
-    outbox = Outbox(OutboxEvent, "bench")
-    with database.transaction() as session:
-        for i in range(EVENTS):
-            outbox.record(session, "bench.measured", {"id": f"b{i}", "n": i})
-    stop = threading.Event()
-    relay = Relay(
-        database=database,
-        model=OutboxEvent,
-        lock=leader_lock(database, "bench"),
-        connect=lambda: PikaPublisher(amqp_url),
-        stop=stop,
-        poll_seconds=0.01,
-    )
-    started = time.perf_counter()
-    thread = threading.Thread(target=relay.run)
-    thread.start()
-    while True:
-        with database.sessions() as session:
-            left = session.scalar(
-                select(OutboxEvent.seq).where(OutboxEvent.published_at.is_(None)).limit(1)
-            )
-        if left is None:
-            break
-        time.sleep(0.01)
-    elapsed = time.perf_counter() - started
-    stop.set()
-    thread.join()
-    print(
-        f"outbox relay to RabbitMQ with publisher confirms: {EVENTS:,} events in "
-        f"{elapsed:.2f} s = {EVENTS / elapsed:,.0f} events/s"
-    )
+        for figure in run_group(module, rows, cluster, amqp_url):
+            figures[figure.name] = figure
+        print(f"{module}: {time.perf_counter() - started:.0f} s", flush=True)
+    order = [row.name for row in ROWS]
+    return sorted(figures.values(), key=lambda f: order.index(f.name))
 
 
 def main() -> None:
-    import os
-
-    amqp_url = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+    amqp_url = os.environ.get("AMQP_URL", AMQP_URL)
     cluster = PostgresCluster().start()
     try:
-        url = cluster.create_database("bench")
-        upgrade(MIGRATIONS, url)
-        database = Database(url)
-        seed(database)
-        bench_pagination(database)
-        bench_relay(database, amqp_url)
-        database.dispose()
+        figures = collect(cluster, amqp_url)
+        print()
+        print(report.table(figures))
+        print(f"\nwritten to {report.write(figures)}\n")
+        from bench.sales import bench_reports, timed
+
         bench_reports(cluster.create_database("bench_sales"), timed)
     finally:
         cluster.stop()

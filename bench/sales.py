@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import statistics
+import time
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +21,16 @@ from shared.migrations import upgrade
 MIGRATIONS = Path(__file__).resolve().parents[1] / "services/sales/migrations"
 SIZES = (10_000, 100_000)
 CAMPAIGNS = 50
+
+
+def timed(fn, repeat: int = 30) -> float:
+    """The median milliseconds of `repeat` calls."""
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples) * 1000
 
 
 def seed(database: Database, count: int, campaign_ids: list[str]) -> None:

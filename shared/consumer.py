@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import Database
 from shared.events import Event, InvalidEvent, parse
+from shared.inbox import claim
 from shared.logs import causation_id_var, correlation_id_var, get_logger
 from shared.metrics import CONSUMER_DURATION, CONSUMER_EVENTS, DEAD_LETTERS, delivery_outcome
 from shared.schemas import PublishedSchemas
@@ -27,6 +28,9 @@ log = get_logger(__name__)
 
 Handler = Callable[[Session, Event], None]
 ACK, RETRY, DEAD, DUPLICATE, IGNORED = "ack", "retry", "dead", "duplicate", "ignored"
+#: Unacknowledged deliveries the broker sends ahead (basic.qos); CRM_CONSUMER_PREFETCH. Those
+#: already received when one is taken are handled with it in one transaction.
+PREFETCH = 50
 #: How often a consumer looks at its dead-letter queue's depth (crm_dead_letter_queue_messages).
 DLQ_POLL_SECONDS = 15.0
 
@@ -56,7 +60,7 @@ class Consumer:
         stop: threading.Event | None = None,
         ignore_unknown: bool = False,
         retry_delays_ms: tuple[int, ...] = RETRY_DELAYS_MS,
-        prefetch: int = 10,
+        prefetch: int = PREFETCH,
         schemas: PublishedSchemas | None = None,
     ) -> None:
         self.queue = queue
@@ -102,10 +106,8 @@ class Consumer:
         key = {"consumer": self.queue, "event_id": event.id}
         try:
             with self.database.transaction() as session:
-                if session.get(self.inbox_model, key) is not None:
+                if not claim(session, self.inbox_model, self.queue, [event]):
                     return Outcome(DUPLICATE)
-                session.add(self.inbox_model(**key, event_type=event.type))
-                session.flush()
                 handler(session, event)
         except (PermanentError, InvalidEvent, KeyError, TypeError, ValueError) as exc:
             return Outcome(DEAD, f"{type(exc).__name__}: {exc}")
@@ -117,6 +119,53 @@ class Consumer:
             log.warning("handler_failed", event_id=event.id, event_type=event.type, error=repr(exc))
             return Outcome(RETRY, f"{type(exc).__name__}: {exc}")
         return Outcome(ACK)
+
+    def handle_batch(self, deliveries: list) -> list[Outcome] | None:
+        """Handle (method, properties, body) deliveries in one transaction: their inbox rows
+        in one statement, then each new one's handler.
+
+        None, with nothing committed, when any of them cannot simply be handled (not an
+        event, no handler, a schema error, a handler that raises): the caller then takes them
+        one by one, each with its own outcome.
+        """
+        prepared = []
+        for _method, properties, body in deliveries:
+            try:
+                event = parse(body)
+            except InvalidEvent:
+                return None
+            handler = self.handlers.get(event.type)
+            if handler is None or (self.schemas and self.schemas.errors(json.loads(body))):
+                return None
+            prepared.append((handler, event, properties, body))
+        outcomes = []
+        try:
+            with self.database.transaction() as session:
+                new = claim(session, self.inbox_model, self.queue, [p[1] for p in prepared])
+                for handler, event, properties, body in prepared:
+                    if event.id not in new:  # handled before, or earlier in this batch
+                        outcomes.append(Outcome(DUPLICATE))
+                        continue
+                    new.discard(event.id)
+                    with processing(event.type, properties.message_id, properties.headers, body):
+                        self._handle_in(session, handler, event)
+                    outcomes.append(Outcome(ACK))
+        except Exception as exc:
+            log.info("consumer_batch_split", queue=self.queue, error=repr(exc))
+            return None
+        return outcomes
+
+    def _handle_in(self, session: Session, handler: Handler, event: Event) -> None:
+        correlation = correlation_id_var.set(event.correlation_id or event.id)
+        causation = causation_id_var.set(event.id)
+        started = time.perf_counter()
+        try:
+            handler(session, event)
+            session.flush()  # a failing statement shows here, inside this event's span
+        finally:
+            CONSUMER_DURATION.labels(self.queue, event.type).observe(time.perf_counter() - started)
+            correlation_id_var.reset(correlation)
+            causation_id_var.reset(causation)
 
     def _already_handled(self, key: dict) -> bool:
         try:
@@ -159,15 +208,32 @@ class Consumer:
 
     def _consume(self, channel) -> None:
         polled = float("-inf")
-        for method, properties, body in channel.consume(self.queue, inactivity_timeout=1):
+        consumed = channel.consume(self.queue, inactivity_timeout=1)
+        for method, properties, body in consumed:
             if method is not None:
-                self.deliver(channel, method, properties, body)
+                batch = [(method, properties, body)]
+                while len(batch) < self.prefetch and channel.get_waiting_message_count():
+                    batch.append(next(consumed))
+                self.deliver_all(channel, batch)
             if self.stop.is_set():
                 break
             if time.monotonic() - polled >= DLQ_POLL_SECONDS:
                 polled = time.monotonic()
                 self.poll_dead_letters(channel)
         channel.cancel()  # returns prefetched, unhandled messages to the queue
+
+    def deliver_all(self, channel, deliveries: list) -> None:
+        """Several deliveries in one transaction, acked together after it commits; when that
+        cannot be, one by one."""
+        outcomes = self.handle_batch(deliveries) if len(deliveries) > 1 else None
+        if outcomes is None:
+            for delivery in deliveries:
+                self.deliver(channel, *delivery)
+            return
+        channel.basic_ack(deliveries[-1][0].delivery_tag, multiple=True)
+        for (method, properties, _body), outcome in zip(deliveries, outcomes, strict=True):
+            headers = properties.headers or {}
+            self.count(headers.get("x-original-routing-key", method.routing_key), outcome)
 
     def deliver(self, channel, method, properties, body: bytes) -> Outcome:
         """Handle one delivery in a span that continues the trace the event was made in."""

@@ -27,6 +27,11 @@ def _encode(sort: str, value: Any, row_id: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def cursor_after(sort: str, row: Any) -> str:
+    """The cursor of the page that starts just after `row` in the order `sort` names."""
+    return _encode(sort, getattr(row, sort.removeprefix("-")), row.id)
+
+
 def _decode(cursor: str, sort: str) -> tuple[Any, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -71,8 +76,7 @@ def paginate(
     items = list(rows[:limit])
     next_cursor = None
     if len(rows) > limit:
-        last = items[-1]
-        next_cursor = _encode(sort, getattr(last, field), last.id)
+        next_cursor = cursor_after(sort, items[-1])
     return Page(items, next_cursor)
 
 

@@ -81,7 +81,7 @@ class Confirms:
 
 
 class PikaPublisher:
-    """One confirming channel; `publish_batch` sends a batch, then waits for its confirms.
+    """One confirming channel; `send` publishes a batch, `collect` waits for its confirms.
 
     pika's BlockingChannel in confirm mode waits for each message's confirm before the next
     publish. Instead this drives the asynchronous `pika.channel.Channel` underneath it
@@ -103,6 +103,7 @@ class PikaPublisher:
         self.channel = blocking._impl  # the asynchronous channel the blocking one wraps
         self.confirms = Confirms()
         self.sent = 0  # the last delivery tag used on this channel
+        self.interrupted = False  # the link went while the last batch was sent
         selected: list[object] = []
 
         def on_select_ok(frame) -> None:
@@ -117,22 +118,39 @@ class PikaPublisher:
 
     def publish_batch(self, messages: Sequence[Message]) -> int:
         """Publish `messages` in order; the number of them, from the first, that were confirmed."""
+        self.send(messages)
+        return self.collect()
+
+    def send(self, messages: Sequence[Message]) -> None:
+        """Publish a batch without waiting; `collect` then waits for its confirms."""
         self.confirms.start(self.sent + 1, [m.message_id for m in messages])
+        self.interrupted = False
         try:
             for message in messages:
                 self._send(message)
                 self.sent += 1
-            if not self._wait(self.confirms.settled, self.confirm_timeout):
-                log.warning("relay_confirm_timeout", seconds=self.confirm_timeout)
+            self.connection.process_data_events(time_limit=0)  # out now, while we do other work
         except (AMQPError, OSError) as exc:  # the link went: what was confirmed still counts
+            log.warning("relay_publish_interrupted", error=repr(exc))
+            self.interrupted = True
+
+    def collect(self) -> int:
+        """Wait for the sent batch's confirms; how many, from the first, the broker took."""
+        try:
+            if not self.interrupted and not self._wait(self.confirms.settled, self.confirm_timeout):
+                log.warning("relay_confirm_timeout", seconds=self.confirm_timeout)
+        except (AMQPError, OSError) as exc:
             log.warning("relay_publish_interrupted", error=repr(exc))
         confirmed = self.confirms.confirmed_prefix()
         if self.confirms.failed():
-            log.warning("relay_nacked_or_returned", batch=len(messages), confirmed=confirmed)
+            log.warning(
+                "relay_nacked_or_returned", batch=len(self.confirms.states), confirmed=confirmed
+            )
         return confirmed
 
     def _send(self, message: Message) -> None:
-        with publishing(message.routing_key, message.message_id, message.body):
+        headers = trace_headers(message.body)
+        with publishing(message.routing_key, message.message_id, headers):
             self.channel.basic_publish(
                 exchange=EXCHANGE,
                 routing_key=message.routing_key,
@@ -143,7 +161,7 @@ class PikaPublisher:
                     message_id=message.message_id,
                     correlation_id=message.correlation_id,
                     type=message.routing_key,
-                    headers=trace_headers(message.body) or None,
+                    headers=headers or None,
                 ),
                 mandatory=True,
             )

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from pika.exceptions import AMQPError
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from shared.db import Database, utcnow
 from shared.logs import get_logger
@@ -20,11 +21,17 @@ from shared.wakeup import OutboxListener
 __all__ = ["FakePublisher", "Message", "PikaPublisher", "Publisher", "Relay"]
 
 log = get_logger(__name__)
+#: Batches one pass of the relay sends back to back, each overlapping the last one's UPDATE.
+PIPELINE = 10
 
 
 class Publisher(Protocol):
-    def publish_batch(self, messages: Sequence[Message]) -> int:
-        """Publish in order; how many, from the first, the broker confirmed."""
+    def send(self, messages: Sequence[Message]) -> None:
+        """Publish a batch in order, without waiting for its confirms."""
+        ...
+
+    def collect(self) -> int:
+        """Wait for the sent batch's confirms; how many, from the first, the broker took."""
         ...
 
     def sleep(self, seconds: float) -> None: ...
@@ -41,11 +48,16 @@ class FakePublisher:
     def __init__(self) -> None:
         self.messages: list[Message] = []
         self.batches: list[int] = []
+        self.sending: list[Message] = []
         self.confirm_at_most: int | None = None
         self.fail_next = 0
 
-    def publish_batch(self, messages: Sequence[Message]) -> int:
+    def send(self, messages: Sequence[Message]) -> None:
         self.batches.append(len(messages))
+        self.sending = list(messages)
+
+    def collect(self) -> int:
+        messages, self.sending = self.sending, []
         if self.fail_next:
             self.fail_next -= 1
             return 0
@@ -101,47 +113,75 @@ class Relay:
         self.published = OUTBOX_PUBLISHED.labels(service)
         self.confirm_duration = OUTBOX_CONFIRM_DURATION.labels(service)
 
-    def publish_pending(self, publisher: Publisher) -> int:
-        """Publish one batch; mark the confirmed prefix; raise NotConfirmed for the rest."""
-        m = self.model
-        with self.database.sessions() as session:
-            rows = session.execute(
-                select(m.seq, m.event_id, m.event_type, m.body, m.correlation_id)
-                .where(m.published_at.is_(None))
-                .order_by(m.seq)
-                .limit(self.batch_size)
-            ).all()
-        if not rows:
-            return 0
-        messages = [
-            Message(
-                routing_key=row.event_type,
-                body=row.body.encode(),
-                message_id=row.event_id,
-                correlation_id=row.correlation_id,
-            )
-            for row in rows
-        ]
-        started = time.perf_counter()
-        confirmed = publisher.publish_batch(messages)
-        self.confirm_duration.observe(time.perf_counter() - started)
-        if confirmed:
-            self.mark_published([row.seq for row in rows[:confirmed]])
-            self.published.inc(confirmed)
-        if confirmed < len(rows):
-            raise NotConfirmed(f"{confirmed} of {len(rows)} events confirmed")
-        return confirmed
+    def publish_pending(self, publisher: Publisher, batches: int = 1) -> int:
+        """Publish up to `batches` batches; mark each confirmed prefix; raise NotConfirmed for
+        the rest. How many were confirmed: fewer than `batches` x `batch_size` when the outbox
+        ran out.
 
-    def mark_published(self, seqs: list[int]) -> None:
-        """One UPDATE for a batch. By `seq`, not a range: a row with a lower `seq` may commit
-        after the batch was read, and it has not been published."""
-        with self.database.transaction() as session:
-            session.execute(
-                update(self.model)
-                .where(self.model.seq.in_(seqs))
-                .values(published_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
+        Each batch goes out before the one before it is marked, so the UPDATE overlaps the
+        broker's work. A batch reads past the last `seq` of the one before; the next call
+        starts from the lowest unpublished row again (one that committed late included).
+        """
+        total, after = 0, None
+        marking: list[int] = []  # the confirmed seqs of the batch before, not marked yet
+        # One session for the pass: one connection checkout; a batch's read and the UPDATE
+        # that marks it commit together.
+        with self.database.sessions() as session:
+            try:
+                for number in range(batches):
+                    if number and not self.lock.held():
+                        break
+                    rows = self.read(session, after)
+                    if not rows:
+                        break
+                    started = time.perf_counter()
+                    publisher.send([self.message(row) for row in rows])
+                    if marking:
+                        self.mark_published(marking, session)
+                        marking = []
+                    confirmed = publisher.collect()
+                    self.confirm_duration.observe(time.perf_counter() - started)
+                    marking, total = [row.seq for row in rows[:confirmed]], total + confirmed
+                    self.published.inc(confirmed)
+                    if confirmed < len(rows):
+                        raise NotConfirmed(f"{confirmed} of {len(rows)} events confirmed")
+                    if len(rows) < self.batch_size:
+                        break
+                    after = rows[-1].seq
+            finally:
+                if marking:
+                    self.mark_published(marking, session)
+        return total
+
+    def read(self, session: Session, after: int | None) -> list:
+        """The next batch of unpublished rows in `seq` order, past `after` when given."""
+        m = self.model
+        query = select(m.seq, m.event_id, m.event_type, m.body, m.correlation_id).where(
+            m.published_at.is_(None)
+        )
+        if after is not None:
+            query = query.where(m.seq > after)
+        return list(session.execute(query.order_by(m.seq).limit(self.batch_size)).all())
+
+    @staticmethod
+    def message(row) -> Message:
+        return Message(
+            routing_key=row.event_type,
+            body=row.body.encode(),
+            message_id=row.event_id,
+            correlation_id=row.correlation_id,
+        )
+
+    def mark_published(self, seqs: list[int], session: Session) -> None:
+        """One UPDATE for a batch, committed. By `seq`, not a range: a row with a lower `seq`
+        may commit after the batch was read, and it has not been published."""
+        session.execute(
+            update(self.model)
+            .where(self.model.seq.in_(seqs))
+            .values(published_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
 
     def prune(self) -> None:
         cutoff = utcnow() - self.retention
@@ -189,7 +229,7 @@ class Relay:
             if not self.lock.held():
                 log.warning("relay_lost_leadership")
                 return
-            if self.publish_pending(publisher) < self.batch_size:
+            if self.publish_pending(publisher, PIPELINE) < PIPELINE * self.batch_size:
                 self.wait_for_commit(publisher)
             loops += 1
             if loops % 3000 == 0:

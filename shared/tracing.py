@@ -149,11 +149,12 @@ def event_trace_context(event_type: str, event_id: str) -> dict[str, str]:
 
 
 @contextmanager
-def publishing(event_type: str, message_id: str, body: bytes) -> Iterator[Span]:
-    """The relay's span for publishing one event, a child of the context the event carries."""
+def publishing(event_type: str, message_id: str, headers: Mapping[str, str]) -> Iterator[Span]:
+    """The relay's span for publishing one event, a child of the context the event carries
+    (its `trace_headers`)."""
     with tracer.start_as_current_span(
         f"{event_type} publish",
-        context=message_context(None, body),
+        context=_W3C.extract(dict(headers)),
         kind=SpanKind.PRODUCER,
         attributes=_messaging(event_type, "publish", message_id),
     ) as span:

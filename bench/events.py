@@ -7,7 +7,9 @@ broker, then raw pika doing the same broker work, in the same run.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
+import queue as queue_module
 import statistics
 import threading
 import time
@@ -152,33 +154,44 @@ def paced(count: int, rate: float) -> Iterator[int]:
 
 
 def latency_row(database: Database, amqp_url: str, tag: str) -> Figure:
-    """Commit -> handler at LATENCY_RATE events/s with a real relay and consumer running."""
+    """Commit -> handler at LATENCY_RATE events/s, the relay and the consumer each running in
+    a process of its own, as they do in the system (the relay in the producing service's
+    worker, the consumer in the consuming one's), so neither waits on the other's GIL."""
     count = LATENCY_RATE * LATENCY_SECONDS
     key, queue = f"bench.{tag}.latency", f"bench-{tag}.latency"
-    arrivals: dict[str, float] = {}
-    stop = threading.Event()
-    consumer = Consumer(
-        queue=queue,
-        bindings=[key],
-        handlers={key: lambda _session, event: arrivals.setdefault(event.id, time.perf_counter())},
-        database=database,
-        inbox_model=InboxEvent,
-        amqp_url=amqp_url,
-        stop=stop,
+    spawn = multiprocessing.get_context("spawn")
+    stop, consumer_up, relay_up = spawn.Event(), spawn.Event(), spawn.Event()
+    arrivals = spawn.Queue()
+    consumer = spawn.Process(
+        target=run_consumer, args=(database.url, amqp_url, key, queue, stop, consumer_up, arrivals)
     )
-    relay, outbox = make_relay(database, amqp_url, stop), Outbox(OutboxEvent, "bench")
+    relay = spawn.Process(target=run_relay, args=(database.url, amqp_url, stop, relay_up))
+    outbox = Outbox(OutboxEvent, "bench")
     committed: dict[str, float] = {}
     try:
-        with running(consumer.run, stop), running(relay.run, stop):
-            wait_for(lambda: relay.connected and consumer.connected, "relay and consumer up")
-            for i in paced(count, LATENCY_RATE):
-                with database.transaction() as session:
-                    event_id = outbox.record(session, key, {"id": f"l{i}", "n": i})
-                committed[event_id] = time.perf_counter()
-            wait_for(lambda: len(arrivals) >= count, "every event handled")
-        latencies = [(arrivals[e] - committed[e]) * 1000 for e in committed]
+        consumer.start()
+        relay.start()
+        wait_for(lambda: consumer_up.is_set() and relay_up.is_set(), "relay and consumer up")
+        for i in paced(count, LATENCY_RATE):
+            with database.transaction() as session:
+                event_id = outbox.record(session, key, {"id": f"l{i}", "n": i})
+            committed[event_id] = time.monotonic()
+        handled: dict[str, float] = {}
+        deadline = time.monotonic() + WAIT_SECONDS
+        while len(handled) < count and time.monotonic() < deadline:
+            with contextlib.suppress(queue_module.Empty):
+                event_id, at = arrivals.get(timeout=1)
+                handled.setdefault(event_id, at)
+        if len(handled) < count:
+            raise TimeoutError(f"{len(handled)} of {count} events handled in {WAIT_SECONDS} s")
+        latencies = [(handled[e] - committed[e]) * 1000 for e in committed]
         raw = raw_latencies(amqp_url, f"bench.{tag}.raw-latency", count)
     finally:
+        stop.set()
+        for process in (consumer, relay):
+            process.join(timeout=60)
+            if process.is_alive():
+                process.kill()
         amqp.delete_queues(amqp_url, queue, dlq_name(queue), *consumer_tiers(queue))
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
     raw_p50, raw_p99 = percentile(raw, 50), percentile(raw, 99)
@@ -191,8 +204,40 @@ def latency_row(database: Database, amqp_url: str, tag: str) -> Figure:
         ROW["event_latency"].goal,
         p99 <= 50,
         f"p50 {p50:.1f} ms (raw pika p50 {raw_p50:.1f} ms); {count:,} events at "
-        f"{LATENCY_RATE}/s, each committed in its own transaction",
+        f"{LATENCY_RATE}/s, each committed in its own transaction; relay and consumer in "
+        "processes of their own",
     )
+
+
+def run_relay(url: str, amqp_url: str, stop, up) -> None:
+    """The relay of the latency row, in its own process until `stop`."""
+    database = Database(url)
+    relay = make_relay(database, amqp_url, stop)
+    with running(relay.run, stop):
+        wait_for(lambda: relay.connected, "relay connected")
+        up.set()
+        stop.wait()
+    database.dispose()
+
+
+def run_consumer(url: str, amqp_url: str, key: str, queue: str, stop, up, arrivals) -> None:
+    """The consumer of the latency row, in its own process: each handled event's id and
+    CLOCK_MONOTONIC time (the same clock in every process) go to `arrivals`."""
+    database = Database(url)
+    consumer = Consumer(
+        queue=queue,
+        bindings=[key],
+        handlers={key: lambda _session, event: arrivals.put((event.id, time.monotonic()))},
+        database=database,
+        inbox_model=InboxEvent,
+        amqp_url=amqp_url,
+        stop=stop,
+    )
+    with running(consumer.run, stop):
+        wait_for(lambda: consumer.connected, "consumer connected")
+        up.set()
+        stop.wait()
+    database.dispose()
 
 
 def consumer_tiers(queue: str) -> list[str]:

@@ -60,6 +60,7 @@ typecheck: install
 	@$(BIN)/mypy
 
 bench: install broker
+	@scripts/ensure-wrk.sh
 	@$(BIN)/python -m bench.run
 
 fuzz: install broker

@@ -26,9 +26,10 @@ def _kind(field: fields.Field) -> int:
     kind = type(field)
     if kind in (fields.String, fields.Email):
         return _TEXT
-    if kind is fields.Integer and not field.as_string:
+    if kind is fields.Integer and not getattr(field, "as_string", False):
         return _INTEGER
-    if kind in (fields.DateTime, fields.AwareDateTime) and field.format in (None, "iso"):
+    date_format = getattr(field, "format", None)
+    if kind in (fields.DateTime, fields.AwareDateTime) and date_format in (None, "iso"):
         return _DATETIME
     return _OTHER
 

@@ -26,7 +26,7 @@ def engine_with(clock: Clock, pings: list, answers=None):
             raise answers.pop(0)
         return ping(dbapi_connection)
 
-    engine.dialect.do_ping = counted
+    engine.dialect.do_ping = counted  # type: ignore[method-assign]
     ping_when_idle(engine, seconds=5, clock=clock)
     return engine
 

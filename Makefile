@@ -64,6 +64,7 @@ typecheck: install
 	@$(BIN)/mypy
 
 bench: install broker
+	@scripts/ensure-wrk.sh
 	@$(BIN)/python -m bench.run
 
 fuzz: install broker

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -17,6 +18,7 @@ from sqlalchemy import (
     TypeDecorator,
     create_engine,
     event,
+    exc,
     text,
 )
 from sqlalchemy.engine import Engine
@@ -24,6 +26,8 @@ from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, sessio
 
 from shared.ids import new_id
 
+#: A pooled connection idle longer than this is pinged before it is handed out (see ping_when_idle).
+PING_AFTER_IDLE_SECONDS = 1.0
 MONEY = Numeric(14, 2, asdecimal=True)
 #: An auto-incrementing 64-bit key that SQLite also accepts as its rowid.
 BIG_ID = BigInteger().with_variant(Integer, "sqlite")
@@ -90,7 +94,40 @@ def make_engine(url: str) -> Engine:
 
         return engine
     url = url.replace("postgresql://", "postgresql+psycopg://", 1)
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(url, pool_size=5, max_overflow=10)
+    ping_when_idle(engine)
+    return engine
+
+
+def ping_when_idle(
+    engine: Engine,
+    seconds: float = PING_AFTER_IDLE_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """pool_pre_ping, but only for a connection that sat in the pool longer than `seconds`.
+
+    A connection that idled may have been closed by the server (a restart, a failover, an idle
+    timeout): a failed ping makes the pool replace it before anyone sees the error. Under load
+    connections come back within milliseconds, and pinging each checkout cost a round trip per
+    request; a connection that breaks while in use is handled as SQLAlchemy handles any
+    disconnect (the pool drops every connection of that age).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection, record):
+        record.info["returned_at"] = clock()
+
+    @event.listens_for(engine, "checkout")
+    def _maybe_ping(dbapi_connection, record, _proxy):
+        returned = record.info.get("returned_at")
+        if returned is None or clock() - returned <= seconds:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.DisconnectionError(str(error)) from error
+        if not alive:
+            raise exc.DisconnectionError("the connection did not answer a ping")
 
 
 class Database:

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, Text, func, select
+from sqlalchemy import Index, String, Text, insert
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from shared import events
@@ -50,6 +50,9 @@ class Outbox:
         self.model = model
         self.source = f"/crm/{service}"
         self.channel = notify_channel(model.__table__.name)  # type: ignore[attr-defined]
+        # pg_notify as a constant driver-level statement: nothing to compile per request.
+        self._notify = f"SELECT pg_notify('{self.channel}', '')"
+        self._insert = insert(model.__table__)  # type: ignore[attr-defined]
 
     def record(
         self, session: Session, event_type: str, data: dict[str, Any], subject: str | None = None
@@ -67,14 +70,17 @@ class Outbox:
             event_id=event_id,
             trace_context=event_trace_context(event_type, event_id),
         )
-        session.add(
-            self.model(
-                event_id=event_id,
-                event_type=event_type,
-                subject=subject or data.get("id"),
-                correlation_id=correlation,
-                body=body.decode(),
-            )
+        # A Core INSERT on the session's connection, in its transaction: the row needs no
+        # identity map or unit of work, and nothing reads it back in this session.
+        session.connection().execute(
+            self._insert,
+            {
+                "event_id": event_id,
+                "event_type": event_type,
+                "subject": subject or data.get("id"),
+                "correlation_id": correlation,
+                "body": body.decode(),
+            },
         )
         self.notify(session)
         return event_id
@@ -86,8 +92,7 @@ class Outbox:
         transaction = session.get_nested_transaction() or session.get_transaction()
         if transaction is not None and session.info.get(self.channel) is transaction:
             return
-        with session.no_autoflush:
-            session.execute(select(func.pg_notify(self.channel, "")))
+        session.connection().exec_driver_sql(self._notify)
         session.info[self.channel] = session.get_nested_transaction() or session.get_transaction()
 
     @staticmethod

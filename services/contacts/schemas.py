@@ -8,6 +8,7 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
+from services.contacts.fastdump import FastDump
 from shared.api import (
     ListArgs,
     Money,
@@ -33,7 +34,7 @@ RECORD_TYPES = (
 )
 
 
-class CompanySchema(RecordSchema):
+class CompanySchema(FastDump, RecordSchema):
     name = text(200, required=True)
     street = optional_text(500)
     city = optional_text(100)
@@ -49,7 +50,7 @@ class CompanySchema(RecordSchema):
     employee_count = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0))
 
 
-class ContactSchema(RecordSchema):
+class ContactSchema(FastDump, RecordSchema):
     #: The person's full name, as one field (DATA_MODEL.md).
     name = text(200, required=True)
     email = fields.Email(allow_none=True)
@@ -65,7 +66,7 @@ class ContactSchema(RecordSchema):
         return data
 
 
-class InteractionSchema(RecordSchema):
+class InteractionSchema(FastDump, RecordSchema):
     contact_id = fields.String(allow_none=True)
     user_id = fields.String(dump_only=True)
     #: A support case; stored as given (the support service, when it comes, validates it).
@@ -132,7 +133,7 @@ class ContactsConversionSchema(Schema):
     status = fields.String()
 
 
-class TagSchema(RecordSchema):
+class TagSchema(FastDump, RecordSchema):
     name = text(100, required=True)
     #: How many records carry the tag.
     usage_count = fields.Integer(dump_only=True)
@@ -144,7 +145,7 @@ class TagSchema(RecordSchema):
         return data
 
 
-class TaggingSchema(Schema):
+class TaggingSchema(FastDump, Schema):
     id = fields.String(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     tag_id = text(36, required=True)
@@ -154,7 +155,7 @@ class TaggingSchema(Schema):
     tag_name = fields.String(dump_only=True)
 
 
-class AttachmentSchema(Schema):
+class AttachmentSchema(FastDump, Schema):
     id = fields.String(dump_only=True)
     file_name = fields.String(dump_only=True)
     #: The storage key: generated, never the client's name.

@@ -31,13 +31,13 @@ def storage():
 
 @blp.route("")
 class Attachments(MethodView):
-    @blp.arguments(AttachmentListArgs, location="query")
+    @blp.arguments(AttachmentListArgs(), location="query")
     @blp.response(200, page_schema(AttachmentSchema))
     def get(self, args):
         """List attachments, e.g. a record's (record_type and record_id)"""
         return attachments.list_attachments(session=current_session(), args=args)
 
-    @blp.arguments(AttachmentUploadSchema, location="multipart")
+    @blp.arguments(AttachmentUploadSchema(), location="multipart")
     @blp.response(201, AttachmentSchema)
     @blp.alt_response(413, description="The file is over the size limit (25 MiB by default)")
     def post(self, data):

@@ -28,13 +28,13 @@ blp = Blueprint(
 
 @blp.route("")
 class Companies(MethodView):
-    @blp.arguments(CompanyListArgs, location="query")
+    @blp.arguments(CompanyListArgs(), location="query")
     @blp.response(200, page_schema(CompanySchema))
     def get(self, args):
         """List companies (filters: owner_id, industry, country; q searches name, email, website)"""
         return companies.list_companies(session=current_session(), args=args)
 
-    @blp.arguments(CompanySchema)
+    @blp.arguments(CompanySchema())
     @blp.response(201, CompanySchema)
     def post(self, data):
         """Create a company owned by the caller"""
@@ -52,7 +52,7 @@ class CompanyById(MethodView):
         company = companies.get_company(session=current_session(), company_id=company_id)
         return company, {"ETag": etag_of(company)}
 
-    @blp.arguments(CompanyUpdateSchema)
+    @blp.arguments(CompanyUpdateSchema())
     @blp.response(200, CompanySchema)
     def patch(self, changes, company_id):
         """Change some fields of a company (owner or manager; If-Match honoured)"""

@@ -28,13 +28,13 @@ blp = Blueprint(
 
 @blp.route("")
 class Contacts(MethodView):
-    @blp.arguments(ContactListArgs, location="query")
+    @blp.arguments(ContactListArgs(), location="query")
     @blp.response(200, page_schema(ContactSchema))
     def get(self, args):
         """List contacts (filters: company_id, owner_id, email; q searches names and email)"""
         return contacts.list_contacts(session=current_session(), args=args)
 
-    @blp.arguments(ContactSchema)
+    @blp.arguments(ContactSchema())
     @blp.response(201, ContactSchema)
     def post(self, data):
         """Create a contact owned by the caller"""
@@ -52,7 +52,7 @@ class ContactById(MethodView):
         contact = contacts.get_contact(session=current_session(), contact_id=contact_id)
         return contact, {"ETag": etag_of(contact)}
 
-    @blp.arguments(ContactUpdateSchema)
+    @blp.arguments(ContactUpdateSchema())
     @blp.response(200, ContactSchema)
     def patch(self, changes, contact_id):
         """Change some fields of a contact (owner or manager; If-Match honoured)"""

@@ -17,7 +17,7 @@ blp = Blueprint(
 
 @blp.route("")
 class Conversions(MethodView):
-    @blp.arguments(ContactsConversionCreateSchema)
+    @blp.arguments(ContactsConversionCreateSchema())
     @blp.response(201, ContactsConversionSchema)
     @blp.alt_response(
         200, schema=ContactsConversionSchema, description="Already converted: the result"

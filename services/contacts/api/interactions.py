@@ -28,7 +28,7 @@ blp = Blueprint(
 
 @blp.route("")
 class Interactions(MethodView):
-    @blp.arguments(InteractionListArgs, location="query")
+    @blp.arguments(InteractionListArgs(), location="query")
     @blp.response(200, page_schema(InteractionSchema))
     def get(self, args):
         """List interactions (filters: contact_id, company_id, user_id, case_id, type; q: text)
@@ -37,7 +37,7 @@ class Interactions(MethodView):
         """
         return interactions.list_interactions(session=current_session(), args=args)
 
-    @blp.arguments(InteractionSchema)
+    @blp.arguments(InteractionSchema())
     @blp.response(201, InteractionSchema)
     def post(self, data):
         """Log an interaction; its user_id is the caller"""
@@ -57,7 +57,7 @@ class InteractionById(MethodView):
         )
         return interaction, {"ETag": etag_of(interaction)}
 
-    @blp.arguments(InteractionUpdateSchema)
+    @blp.arguments(InteractionUpdateSchema())
     @blp.response(200, InteractionSchema)
     def patch(self, changes, interaction_id):
         """Correct an interaction (its author or a manager; If-Match honoured)"""

@@ -24,13 +24,13 @@ blp = Blueprint(
 
 @blp.route("")
 class Taggings(MethodView):
-    @blp.arguments(TaggingListArgs, location="query")
+    @blp.arguments(TaggingListArgs(), location="query")
     @blp.response(200, page_schema(TaggingSchema))
     def get(self, args):
         """List taggings: a record's tags (record_type, record_id) or a tag's records (tag_id)"""
         return taggings.list_taggings(session=current_session(), args=args)
 
-    @blp.arguments(TaggingSchema)
+    @blp.arguments(TaggingSchema())
     @blp.response(201, TaggingSchema)
     @blp.alt_response(200, schema=TaggingSchema, description="Already tagged: the tagging")
     def post(self, data):

@@ -17,13 +17,13 @@ blp = Blueprint(
 
 @blp.route("")
 class Tags(MethodView):
-    @blp.arguments(TagListArgs, location="query")
+    @blp.arguments(TagListArgs(), location="query")
     @blp.response(200, page_schema(TagSchema))
     def get(self, args):
         """List tags with their usage counts (q searches names; sort created_at, name)"""
         return tags.list_tags(session=current_session(), args=args)
 
-    @blp.arguments(TagSchema)
+    @blp.arguments(TagSchema())
     @blp.response(201, TagSchema)
     def post(self, data):
         """Create a tag (anyone); a name that differs only in case from another is a 409"""
@@ -39,7 +39,7 @@ class TagById(MethodView):
         tag = tags.get_tag(session=current_session(), tag_id=tag_id)
         return tag, {"ETag": etag_of(tag)}
 
-    @blp.arguments(TagUpdateSchema)
+    @blp.arguments(TagUpdateSchema())
     @blp.response(200, TagSchema)
     def patch(self, changes, tag_id):
         """Rename a tag (managers; If-Match honoured)"""

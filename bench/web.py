@@ -17,7 +17,7 @@ from pathlib import Path
 import requests
 
 from bench import servers, wrk
-from bench.report import Figure
+from bench.report import ROW, Figure
 from shared.ids import new_id
 from shared.migrations import upgrade
 
@@ -108,10 +108,10 @@ def _figure(name: str, rates, value: str, baseline: str, goal: float, detail: st
     return Figure(
         name=name,
         value=statistics.median(rates[value]),
-        unit="req/s",
+        unit=ROW[name].unit,
         baseline=statistics.median(rates[baseline]),
         ratio=ratio,
-        goal=f">= {goal} of the baseline",
+        goal=ROW[name].goal,
         met=ratio >= goal,
         detail=f"{detail}; {ROUNDS} rounds of {SECONDS} s, {CONNECTIONS} connections",
     )

@@ -98,7 +98,14 @@ def register_jwks(app: Flask, keys: SigningKeys) -> None:
 
 
 def register_rate_limits(app: Flask) -> None:
-    """Slow down password guessing; in-memory per process unless RATELIMIT_STORAGE_URI is set."""
+    """Slow down password guessing; in-memory per process unless RATELIMIT_STORAGE_URI is set.
+
+    Only the auth endpoints have limits, so flask-limiter's request hooks run for the auth
+    blueprint alone: a proxied request does not pay for them (the limits themselves are
+    checked by the decorated views).
+    """
+    hooks = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
+    before = [list(funcs.get(None, ())) for funcs in hooks]
     limiter = Limiter(
         get_remote_address,
         app=app,
@@ -108,3 +115,7 @@ def register_rate_limits(app: Flask) -> None:
     login = limiter.limit(os.environ.get("LOGIN_RATE_LIMIT", "30 per minute"))
     for endpoint in ("auth.Login", "auth.Refresh", "auth.Token"):
         app.view_functions[endpoint] = login(app.view_functions[endpoint])
+    for funcs, had in zip(hooks, before, strict=True):
+        added = [hook for hook in funcs.get(None, ()) if hook not in had]
+        funcs[None] = [hook for hook in funcs.get(None, ()) if hook in had]
+        funcs.setdefault(auth.blp.name, []).extend(added)

@@ -2,14 +2,25 @@
 
 Only the gateway signs (gateway/tokens.py); every process verifies with public keys only
 (shared/keys.py). No Flask here: views pass `Identity` down.
+
+A client sends the same token with every request for its whole life, so each key set keeps
+the identities of the tokens it verified (`VerifiedTokens`): a repeat costs a dictionary
+lookup instead of parsing and checking an Ed25519 signature. An entry is kept at most
+`VERIFIED_TTL_SECONDS` and never past the token's `exp`. Revocations are not cached: the deny
+list is asked on every request (shared/web.py, shared/revocations.py).
 """
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import jwt
+from cachetools import TLRUCache
 
 from shared.errors import Forbidden, Unauthorized
 
@@ -17,6 +28,10 @@ ISSUER = "crm-gateway"
 AUDIENCE = "crm"
 ALGORITHM = "EdDSA"
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "iss", "aud", "jti"]
+#: How long a verified token is remembered at most (a retired signing key stops counting for
+#: a remembered token this much later), and how many tokens each key set remembers.
+VERIFIED_TTL_SECONDS = 60.0
+VERIFIED_MAX_TOKENS = 4096
 
 ADMIN = "admin"
 SALES_MANAGER = "sales_manager"
@@ -63,8 +78,57 @@ class KeySet(Protocol):
     def key_for(self, kid: str | None) -> Any: ...
 
 
-def verify_token(token: str, keys: KeySet) -> Identity:
-    """Check signature, algorithm, expiry, issuer and audience; raise Unauthorized otherwise."""
+class VerifiedTokens:
+    """Identities of tokens already verified, by the token string, until min(ttl, exp)."""
+
+    def __init__(
+        self,
+        maxsize: int = VERIFIED_MAX_TOKENS,
+        ttl: float = VERIFIED_TTL_SECONDS,
+        timer: Callable[[], float] = time.time,
+    ) -> None:
+        self._cache: TLRUCache[str, tuple[Identity, float]] = TLRUCache(
+            maxsize, ttu=lambda _token, entry, now: min(now + ttl, entry[1]), timer=timer
+        )
+        self._lock = threading.Lock()  # cachetools' caches are not thread-safe
+
+    def get(self, token: str) -> Identity | None:
+        with self._lock:
+            entry = self._cache.get(token)
+        return entry[0] if entry is not None else None
+
+    def put(self, token: str, identity: Identity, expires_at: float) -> None:
+        with self._lock:
+            self._cache[token] = (identity, expires_at)
+
+
+_verified: weakref.WeakKeyDictionary[Any, VerifiedTokens] = weakref.WeakKeyDictionary()
+_verified_lock = threading.Lock()
+
+
+def verified_tokens(keys: KeySet) -> VerifiedTokens:
+    """The tokens `keys` verified: each key set has its own, gone with it."""
+    with _verified_lock:
+        cache = _verified.get(keys)
+        if cache is None:
+            cache = _verified[keys] = VerifiedTokens()
+    return cache
+
+
+def verify_token(token: str, keys: KeySet, cache: VerifiedTokens | None = None) -> Identity:
+    """Check signature, algorithm, expiry, issuer and audience; raise Unauthorized otherwise.
+
+    A token `keys` verified before (in `cache`, by default theirs) is not checked again.
+    """
+    cache = cache if cache is not None else verified_tokens(keys)
+    identity = cache.get(token)
+    if identity is None:
+        identity, expires_at = _verify(token, keys)
+        cache.put(token, identity, expires_at)
+    return identity
+
+
+def _verify(token: str, keys: KeySet) -> tuple[Identity, float]:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -88,7 +152,7 @@ def verify_token(token: str, keys: KeySet) -> Identity:
         raise Unauthorized("The token has expired; refresh it or log in again.") from exc
     except jwt.PyJWTError as exc:
         raise Unauthorized("The token is invalid.") from exc
-    return identity_of(claims)
+    return identity_of(claims), float(claims["exp"])
 
 
 def identity_of(claims: dict[str, Any]) -> Identity:

@@ -52,6 +52,9 @@ def configure_tracing(service: str, app: Any = None, engine: Any = None) -> Trac
                 app,
                 tracer_provider=provider,
                 excluded_urls=os.environ.get("OTEL_PYTHON_FLASK_EXCLUDED_URLS", "healthz,readyz"),
+                # SQL comments carrying the route are off (the engines are traced without
+                # them): the per-request context it attaches would cost every request.
+                enable_commenter=False,
             )
         if engine is not None and engine not in _traced_engines:
             _trace_engine(engine, provider)

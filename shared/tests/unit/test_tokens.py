@@ -12,15 +12,17 @@ from gateway.tokens import SigningKeys, service_token, user_token
 from shared.auth import (
     ROLES,
     Identity,
+    VerifiedTokens,
     bearer_token,
     require_role,
     require_scope,
     require_user,
+    verified_tokens,
     verify_token,
 )
 from shared.config import DEV_JWT_PUBLIC_KEY, ConfigError
 from shared.errors import Forbidden, Unauthorized, UpstreamUnavailable
-from shared.keys import RemoteKeys, StaticKeys
+from shared.keys import RemoteKeys, StaticKeys, kid_of
 from shared.revocations import DenyList, RevocationFeed, Revoked
 from shared.testing.postgres import free_port
 from shared.testing.server import ThreadServer
@@ -204,3 +206,79 @@ def test_the_feed_asks_again_from_a_little_before_its_last_answer():
     assert asked[0] is None and asked[1] < now
     assert feed.refuses(Identity("u1", "sdr", issued_at=now - 1))
     assert not feed.refuses(Identity("service:sales", "service", issued_at=now - 1))
+
+
+class CountingKeys:
+    """The development public key, counting how often a token had to be checked against it."""
+
+    def __init__(self) -> None:
+        self.keys = StaticKeys.from_pem(DEV_JWT_PUBLIC_KEY)
+        self.lookups = 0
+
+    def key_for(self, kid):
+        self.lookups += 1
+        return self.keys.key_for(kid)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_token_seen_again_is_not_checked_again():
+    keys = CountingKeys()
+    token = sign(claims_for(USER, 60))
+    assert verify_token(token, keys) == verify_token(token, keys) == verify_token(token, keys)
+    assert keys.lookups == 1
+    verify_token(sign(claims_for(USER, 60)), keys)  # another token is checked
+    assert keys.lookups == 2
+
+
+def test_a_remembered_token_is_checked_again_after_the_cache_ttl():
+    keys, clock = CountingKeys(), Clock()
+    cache = VerifiedTokens(ttl=30, timer=clock)
+    token = sign(claims_for(USER, 600))
+    verify_token(token, keys, cache)
+    clock.now += 29
+    verify_token(token, keys, cache)
+    assert keys.lookups == 1
+    clock.now += 2
+    verify_token(token, keys, cache)
+    assert keys.lookups == 2
+
+
+def test_a_token_is_remembered_no_longer_than_its_exp():
+    keys, clock = CountingKeys(), Clock()
+    cache = VerifiedTokens(ttl=3600, timer=clock)
+    claims = claims_for(USER, 600)
+    token = sign(claims)
+    verify_token(token, keys, cache)
+    clock.now = claims["exp"] - 1
+    assert cache.get(token) is not None
+    clock.now = claims["exp"]
+    assert cache.get(token) is None
+    verify_token(token, keys, cache)  # checked again (its exp is still ahead in real time)
+    assert keys.lookups == 2
+
+
+def test_a_remembered_token_is_still_refused_once_revoked():
+    keys, denied = CountingKeys(), DenyList()
+    token = sign(claims_for(USER, 60))
+    identity = verify_token(token, keys)
+    assert not denied.refuses(verify_token(token, keys))
+    denied.add(Revoked("u1", "s1", time.time(), time.time() + 60))
+    assert denied.refuses(verify_token(token, keys))
+    assert keys.lookups == 1 and identity.session_id == "s1"
+
+
+def test_each_key_set_remembers_only_what_it_verified():
+    other = Ed25519PrivateKey.generate()
+    trusting = StaticKeys.from_pem(public_pem(other))
+    token = sign(claims_for(USER, 60), key=other, kid=kid_of(other.public_key()))
+    assert verify_token(token, trusting).user_id == "u1"
+    with pytest.raises(Unauthorized):  # remembered by `trusting`, not by the dev key set
+        verify_token(token, StaticKeys.from_pem(DEV_JWT_PUBLIC_KEY))
+    assert verified_tokens(trusting).get(token) is not None

@@ -37,8 +37,20 @@ def is_secret_key(key: object) -> bool:
     return name in SECRET_KEYS or name.endswith(SECRET_SUFFIXES)
 
 
+def could_hold_a_secret(text: str) -> bool:
+    """False only when no pattern of `redact_text` can match: each needs "eyJ", "=", "@", or
+    "bearer"/"basic" in any case. Non-ASCII text always goes through the patterns, whose
+    case-insensitive matching also takes letters such as U+017F (long s) for "s"."""
+    if "eyJ" in text or "=" in text or "@" in text or not text.isascii():
+        return True
+    lowered = text.lower()
+    return "bearer" in lowered or "basic" in lowered
+
+
 def redact_text(text: str) -> str:
     """`text` with JWTs, bearer credentials, secret query parameters and URL passwords masked."""
+    if not could_hold_a_secret(text):
+        return text
     text = _JWT.sub(MASK, text)
     text = _BEARER.sub(lambda m: f"{m[1]} {MASK}", text)
     text = _SECRET_PARAM.sub(lambda m: f"{m[1]}={MASK}", text)

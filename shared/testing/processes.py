@@ -133,6 +133,17 @@ def start_web(service: str, env: dict[str, str], log_dir: Path, name: str = "") 
     return _start(name or f"{service}-web", command, web_env, log_dir, port)
 
 
+def start_gateway(
+    env: dict[str, str], log_dir: Path, name: str = "gateway", port: int | None = None
+) -> Process:
+    """The gateway's gunicorn, gevent as in the Procfile, one worker process; on `port`, or a
+    free one."""
+    port = port or free_port()
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "gateway.wsgi:app"]
+    web_env = {"WEB_CONCURRENCY": "1", "GUNICORN_WORKER_CLASS": "gevent", **env}
+    return _start(name, command, {**web_env, "PORT": str(port)}, log_dir, port)
+
+
 def migrate(service: str, env: dict[str, str]) -> None:
     """`python -m services.<service> migrate` against the env's DATABASE_URL."""
     subprocess.run(

@@ -9,7 +9,8 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from pika.exceptions import AMQPError
-from sqlalchemy import delete, select, update
+from sqlalchemy import BigInteger, any_, bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from shared.db import Database, utcnow
@@ -175,12 +176,13 @@ class Relay:
     def mark_published(self, seqs: list[int], session: Session) -> None:
         """One UPDATE for a batch, committed. By `seq`, not a range: a row with a lower `seq`
         may commit after the batch was read, and it has not been published."""
-        session.execute(
-            update(self.model)
-            .where(self.model.seq.in_(seqs))
-            .values(published_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
+        table = self.model.__table__
+        if self.database.is_postgres:  # one array parameter, not one parameter per row
+            matches = table.c.seq == any_(bindparam("seqs", type_=ARRAY(BigInteger)))
+        else:
+            matches = table.c.seq.in_(bindparam("seqs", expanding=True))
+        statement = update(table).where(matches).values(published_at=bindparam("now"))
+        session.connection().execute(statement, {"seqs": seqs, "now": utcnow()})
         session.commit()
 
     def prune(self) -> None:

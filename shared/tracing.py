@@ -111,6 +111,8 @@ def current_trace_context() -> dict[str, str]:
 
 def trace_headers(body: bytes) -> dict[str, str]:
     """The trace attributes of an event envelope, as AMQP headers."""
+    if b'"traceparent"' not in body:  # made outside any trace: nothing to parse for
+        return {}
     try:
         attributes = json.loads(body)
     except ValueError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import threading
 from pathlib import Path
 
 from sqlalchemy import Connection, text
@@ -17,27 +18,46 @@ def lock_key(name: str) -> int:
 
 
 class PostgresLeaderLock:
-    """A session-level advisory lock held on a dedicated connection."""
+    """A session-level advisory lock held on a dedicated connection.
+
+    The connection is in autocommit, so holding the lock keeps no transaction open (an idle
+    transaction would hold back vacuum on every table). Its methods may be called from
+    several threads (the relay's, the health server's): one at a time uses the connection.
+    """
 
     def __init__(self, database: Database, name: str) -> None:
         self.database = database
         self.key = lock_key(name)
         self.connection: Connection | None = None
+        self.mutex = threading.Lock()
 
     def acquire(self) -> bool:
-        if self.connection is not None and self.held():
-            return True
-        self.release()
-        connection = self.database.engine.connect()
-        got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
-        connection.commit()
-        if got:
-            self.connection = connection
-            return True
-        connection.close()
-        return False
+        with self.mutex:
+            if self.connection is not None and self._held():
+                return True
+            self._release()
+            connection = self.database.engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT"
+            )
+            try:
+                got = connection.execute(
+                    text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}
+                ).scalar()
+            except Exception:
+                connection.invalidate()
+                connection.close()
+                raise
+            if got:
+                self.connection = connection
+                return True
+            connection.close()
+            return False
 
     def held(self) -> bool:
+        with self.mutex:
+            return self._held()
+
+    def _held(self) -> bool:
         if self.connection is None:
             return False
         try:
@@ -47,6 +67,10 @@ class PostgresLeaderLock:
             return False
 
     def release(self) -> None:
+        with self.mutex:
+            self._release()
+
+    def _release(self) -> None:
         if self.connection is None:
             return
         try:

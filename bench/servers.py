@@ -14,6 +14,10 @@ from shared.testing.helpers import eventually
 from shared.testing.postgres import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
+#: One worker process per server: with two, a round's 16 connections split between them by
+#: chance, unevenly, and the figures of one round differ from the next by half. The figures are
+#: per process; the ratios compare processes of the same size.
+WORKERS = os.environ.get("BENCH_WEB_WORKERS", "1")
 GUNICORN = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")]
 
 
@@ -90,6 +94,7 @@ def gateway(env: dict[str, str], database_url: str, log: Path) -> Server:
             "PORT": env["GATEWAY_PORT"],
             "DATABASE_URL": database_url,
             "GUNICORN_WORKER_CLASS": "gevent",
+            "WEB_CONCURRENCY": WORKERS,
         },
         log,
     )
@@ -105,6 +110,8 @@ def contacts(env: dict[str, str], database_url: str, log: Path) -> Server:
             "PROMETHEUS_MULTIPROC_DIR": f"{env['CRM_VAR_DIR']}/metrics/contacts",
             "PORT": env["CONTACTS_PORT"],
             "DATABASE_URL": database_url,
+            "WEB_CONCURRENCY": WORKERS,
+            "GUNICORN_THREADS": "8",
         },
         log,
     )

@@ -88,3 +88,18 @@ def test_a_query_or_call_on_its_own_starts_no_trace_but_one_inside_a_span_is_kep
     ):
         pass
     assert sorted(s.name for s in spans.get_finished_spans()) == ["SELECT inbox", "job"]
+
+
+def test_sql_statements_are_traced_only_when_spans_are_exported(monkeypatch):
+    from sqlalchemy import create_engine
+
+    from shared import tracing
+
+    quiet, exported = create_engine("sqlite://"), create_engine("sqlite://")
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
+    tracing.configure_tracing("probe", engine=quiet)
+    assert quiet not in tracing._traced_engines
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://127.0.0.1:9/v1/traces")
+    tracing.configure_tracing("probe", engine=exported)
+    assert exported in tracing._traced_engines
